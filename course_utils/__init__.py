@@ -1,0 +1,43 @@
+"""course_utils: the helper package of the hands-on course "Dropout in PyTorch".
+
+One module per concern; this file re-exports the public API the notebooks use::
+
+    from course_utils import set_seed, get_device, load_dataset, fit, plot_history
+
+Importing it has no side effects: it seeds nothing, downloads nothing, and leaves torchvision,
+scikit-learn, matplotlib and tqdm unimported until a function needs them.
+"""
+
+from .config import data_dir, fast_mode, get_device, set_seed
+from .data import (
+    DATASET_NAMES,
+    Dataset,
+    DatasetFallbackWarning,
+    DatasetUnavailableError,
+    load_dataset,
+)
+from .models import mlp
+from .plots import plot_decision_boundary, plot_history, plot_sweep
+from .training import History, batches, evaluate, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DATASET_NAMES",
+    "Dataset",
+    "DatasetFallbackWarning",
+    "DatasetUnavailableError",
+    "History",
+    "batches",
+    "data_dir",
+    "evaluate",
+    "fast_mode",
+    "fit",
+    "get_device",
+    "load_dataset",
+    "mlp",
+    "plot_decision_boundary",
+    "plot_history",
+    "plot_sweep",
+    "set_seed",
+]

@@ -1,0 +1,126 @@
+"""Seeds, device choice and the environment switches the whole course reads.
+
+Environment variables (all optional):
+
+- ``COURSE_FAST=1``: fast mode. Notebooks shrink epochs and subsets; ``make test`` sets it.
+- ``COURSE_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
+- ``COURSE_DATA_DIR``: where datasets are cached and looked for.
+- ``COURSE_PROGRESS=0``: turn off the progress bars of :func:`course_utils.fit`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Read a yes/no environment variable, refusing values that are neither.
+
+    A typo such as ``COURSE_FAST=ture`` raises instead of silently meaning "off".
+
+    >>> env_flag("COURSE_SURELY_UNSET_FLAG", default=True)
+    True
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"environment variable {name}={raw!r} is not a yes/no value; "
+        f"use one of {sorted(_TRUE)} or {sorted(_FALSE - {''})}"
+    )
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's random number generators (all devices).
+
+    Call it once at the top of a notebook: model initialisation, data shuffling and dropout
+    masks then repeat exactly on every re-run on the same machine.
+
+    >>> set_seed(0); a = torch.rand(2)
+    >>> set_seed(0); b = torch.rand(2)
+    >>> torch.equal(a, b)
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    # torch.manual_seed also seeds every CUDA and MPS device.
+    torch.manual_seed(seed)
+
+
+def get_device() -> torch.device:
+    """The best available device: CUDA, then Apple's MPS, then the CPU.
+
+    ``COURSE_DEVICE`` overrides the choice, for example to compare a GPU run with the CPU.
+
+    >>> get_device().type in {"cuda", "mps", "cpu"}
+    True
+    """
+    override = os.environ.get("COURSE_DEVICE", "").strip()
+    if override:
+        try:
+            device = torch.device(override)
+        except RuntimeError as err:
+            raise ValueError(
+                f"COURSE_DEVICE={override!r} is not a device name; use cpu, cuda, cuda:N or mps"
+            ) from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"COURSE_DEVICE={override!r} but CUDA is not available here")
+        if device.type == "mps" and not _mps_available():
+            raise ValueError(f"COURSE_DEVICE={override!r} but MPS is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def fast_mode() -> bool:
+    """True when ``COURSE_FAST=1``: notebooks use fewer epochs and smaller subsets.
+
+    Fast mode changes sizes only, never which code runs, so a green fast run means the full run
+    executes the same lines.
+
+    >>> isinstance(fast_mode(), bool)
+    True
+    """
+    return env_flag("COURSE_FAST")
+
+
+def data_dir() -> Path:
+    """Where datasets are cached: ``COURSE_DATA_DIR``, else the repository's ``data/``, else ``./data``.
+
+    >>> data_dir().name
+    'data'
+    """
+    override = os.environ.get("COURSE_DATA_DIR", "").strip()
+    if override:
+        return Path(override).expanduser()
+    # An editable install (make lab / make test) runs from the checkout, which has data/ beside
+    # the package; a pip install from git (Colab) does not, so fall back to the working folder.
+    repo_data = Path(__file__).resolve().parent.parent / "data"
+    if repo_data.is_dir():
+        return repo_data
+    return Path.cwd() / "data"

@@ -1,0 +1,364 @@
+"""Datasets as in-memory tensors: FashionMNIST and MNIST online, bundled digits offline, and moons.
+
+Every image dataset comes out the same way, so notebook code never depends on which one it got:
+``float32`` tensors of shape ``(N, 1, 28, 28)`` with pixels in ``[0, 1]`` (what torchvision's
+``ToTensor`` gives), and ``int64`` labels. The conversion happens once, on the whole stored
+``uint8`` tensor, not per sample through PIL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import warnings
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .config import data_dir
+
+DATASET_NAMES = ("fashion-mnist", "mnist", "digits", "moons")
+
+_TORCHVISION_CLASSES = {"fashion-mnist": "FashionMNIST", "mnist": "MNIST"}
+_DEFAULT_VAL_SIZE = {"fashion-mnist": 5000, "mnist": 5000, "digits": 300, "moons": 500}
+_DIGITS_TEST_SIZE = 360  # a fixed 20% of scikit-learn's 1,797 digits, like MNIST's fixed test set
+_MOONS_DEFAULT_TRAIN = 200
+_MOONS_TEST_SIZE = 1000
+_MOONS_DEFAULT_NOISE = 0.3
+_FIXED_SPLIT_SEED = 20140101  # test sets must not move when the student changes `seed`
+_DOWNLOAD_TIMEOUT_S = 30  # a dead mirror should cost seconds, not hang the notebook
+_IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class DatasetUnavailableError(RuntimeError):
+    """A torchvision dataset could not be loaded and no fallback was allowed."""
+
+
+class DatasetFallbackWarning(UserWarning):
+    """The requested dataset could not be loaded, so the offline fallback is used instead."""
+
+
+@dataclass(repr=False)
+class Dataset:
+    """Train, validation and test tensors plus what a notebook needs to know about them.
+
+    >>> data = load_dataset("moons", train_size=50)
+    >>> data.X_train.shape, data.num_classes, data.input_shape
+    (torch.Size([50, 2]), 2, (2,))
+    """
+
+    name: str
+    X_train: Tensor
+    y_train: Tensor
+    X_val: Tensor
+    y_val: Tensor
+    X_test: Tensor
+    y_test: Tensor
+    classes: list[str]
+    input_shape: tuple[int, ...]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.X_train.device
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """A copy with every tensor on ``device`` (no copy for tensors already there).
+
+        >>> load_dataset("moons", train_size=10).to("cpu").device.type
+        'cpu'
+        """
+        values = {
+            f.name: getattr(self, f.name).to(device)
+            if isinstance(getattr(self, f.name), Tensor)
+            else getattr(self, f.name)
+            for f in fields(self)
+        }
+        return Dataset(**values)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, train={len(self.y_train)}, val={len(self.y_val)}, "
+            f"test={len(self.y_test)}, input_shape={self.input_shape}, "
+            f"classes={self.num_classes}, device={self.device})"
+        )
+
+
+def load_dataset(
+    name: str,
+    *,
+    train_size: int | None = None,
+    val_size: int | None = None,
+    label_noise: float = 0.0,
+    seed: int = 0,
+    root: str | Path | None = None,
+    download: bool = True,
+    fallback: str | None = "digits",
+    device: torch.device | str | None = None,
+    noise: float | None = None,
+) -> Dataset:
+    """Load a dataset as in-memory tensors, split into train, validation and test.
+
+    Args:
+        name: ``"fashion-mnist"`` or ``"mnist"`` (torchvision, downloaded into ``root``),
+            ``"digits"`` (scikit-learn's bundled handwritten digits, framed like MNIST:
+            resized to 20×20 and centred on a 28×28 canvas), or ``"moons"`` (2-D synthetic).
+        train_size: number of training examples, drawn at random (``seed``) from what is left
+            after the validation split. ``None`` takes all of it (moons: 200).
+        val_size: validation examples split off the training pool. ``None`` picks a default
+            (5,000 for the torchvision sets, 300 for digits, 500 for moons).
+        label_noise: fraction of *training* labels replaced by a different, random class.
+            Validation and test labels stay clean, so they measure what the model learnt.
+        seed: chooses the train/validation split, the subset and the noisy labels. The test set
+            never depends on it.
+        root: where torchvision datasets live (default :func:`course_utils.data_dir`).
+        download: let torchvision download missing files.
+        fallback: ``"digits"`` (default) to use the bundled digits when a torchvision dataset
+            cannot be loaded, with one warning line; ``None`` to raise
+            :class:`DatasetUnavailableError` instead.
+        device: put every tensor there (default: the CPU).
+        noise: moons only: standard deviation of the noise added to the points (default 0.3).
+
+    Returns:
+        A :class:`Dataset`. Check ``Dataset.name``: after a fallback it says ``"digits"``.
+
+    >>> data = load_dataset("digits", train_size=500, seed=1)
+    >>> data.name, tuple(data.X_train.shape), len(data.y_val), len(data.y_test)
+    ('digits', (500, 1, 28, 28), 300, 360)
+    >>> float(data.X_train.min()), float(data.X_train.max())
+    (0.0, 1.0)
+    """
+    name = _normalize_name(name)
+    train_size = _check_size("train_size", train_size)
+    val_size = _check_size("val_size", val_size)
+    _check_fraction("label_noise", label_noise)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be True or False, got {download!r}")
+    if fallback not in (None, "digits"):
+        raise ValueError(f"fallback must be 'digits' or None, got {fallback!r}")
+    if noise is not None and name != "moons":
+        raise ValueError(f"noise= sets the moons' point noise; it does not apply to {name!r}")
+
+    capped = False
+    if name == "moons":
+        pool_X, pool_y, X_test, y_test, classes = _moons_pool(
+            train_size, val_size, seed, _MOONS_DEFAULT_NOISE if noise is None else noise
+        )
+    elif name == "digits":
+        pool_X, pool_y, X_test, y_test, classes = _digits_pool()
+    else:
+        root = Path(root).expanduser() if root is not None else data_dir()
+        try:
+            pool_X, pool_y, X_test, y_test, classes = _torchvision_pool(name, root, download)
+        except Exception as err:  # noqa: BLE001: any failure (network, files, import) means "not here"
+            reason = _one_line(err)
+            if fallback is None:
+                raise DatasetUnavailableError(_unavailable_message(name, root, reason)) from err
+            pool_X, pool_y, X_test, y_test, classes = _digits_pool()
+            train_size, val_size, capped = _cap_for_fallback(train_size, val_size, len(pool_y))
+            note = " (train_size/val_size capped to fit it)" if capped else ""
+            warnings.warn(
+                f"could not load {name!r} ({reason}); using the bundled 'digits' dataset "
+                f"instead{note}. See the README's Troubleshooting section.",
+                DatasetFallbackWarning,
+                stacklevel=2,
+            )
+            name = "digits"
+
+    if val_size is None:
+        val_size = _DEFAULT_VAL_SIZE[name]
+    X_train, y_train, X_val, y_val = _split(pool_X, pool_y, train_size, val_size, seed, name)
+    if label_noise > 0:
+        y_train = _corrupt_labels(y_train, label_noise, len(classes), seed)
+
+    data = Dataset(
+        name=name,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
+        classes=list(classes),
+        input_shape=tuple(X_train.shape[1:]),
+    )
+    return data.to(device) if device is not None else data
+
+
+# --- argument checks -------------------------------------------------------------------------
+
+
+def _normalize_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a string, one of {DATASET_NAMES}")
+    key = name.strip().lower().replace("_", "-")
+    if key == "fashionmnist":
+        key = "fashion-mnist"
+    if key not in DATASET_NAMES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    return key
+
+
+def _check_size(label: str, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{label} must be a positive int or None, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{label} must be at least 1, got {value}")
+    return value
+
+
+def _check_fraction(label: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{label} must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{label} must be in [0, 1), got {value}")
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+def _torchvision_pool(name: str, root: Path, download: bool):
+    import torchvision  # lazy: importing it costs about two seconds
+
+    cls = getattr(torchvision.datasets, _TORCHVISION_CLASSES[name])
+    # torchvision prints download chatter, and one "Failed to download" line per mirror when
+    # offline; keep it out of the notebook so a failure shows as the single fallback warning.
+    chatter = io.StringIO()
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(_DOWNLOAD_TIMEOUT_S)
+    try:
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            train = cls(str(root), train=True, download=download)
+            test = cls(str(root), train=False, download=download)
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+    def to_float(images: Tensor) -> Tensor:
+        # One vectorised conversion of the stored uint8 tensor: same values as ToTensor().
+        return images.unsqueeze(1).to(torch.float32).div_(255.0)
+
+    return (
+        to_float(train.data),
+        train.targets.to(torch.int64),
+        to_float(test.data),
+        test.targets.to(torch.int64),
+        list(train.classes),
+    )
+
+
+def _digits_pool():
+    from sklearn.datasets import load_digits  # lazy: scikit-learn is slow to import
+
+    bunch = load_digits()
+    images = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    # MNIST centres each digit in a 20x20 box on a 28x28 canvas; do the same so the pictures,
+    # the input size and the pixel range all match the torchvision datasets.
+    images = torch.nn.functional.interpolate(
+        images, size=(20, 20), mode="bilinear", align_corners=False
+    )
+    images = torch.nn.functional.pad(images.clamp_(0.0, 1.0), (4, 4, 4, 4))
+    labels = torch.as_tensor(bunch.target, dtype=torch.int64)
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(_FIXED_SPLIT_SEED))
+    test_idx, pool_idx = order[:_DIGITS_TEST_SIZE], order[_DIGITS_TEST_SIZE:]
+    classes = [str(d) for d in range(10)]
+    return images[pool_idx], labels[pool_idx], images[test_idx], labels[test_idx], classes
+
+
+def _moons_pool(train_size: int | None, val_size: int | None, seed: int, noise: float):
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    from sklearn.datasets import make_moons
+
+    n_pool = (train_size or _MOONS_DEFAULT_TRAIN) + (val_size or _DEFAULT_VAL_SIZE["moons"])
+    X, y = make_moons(n_samples=n_pool, noise=noise, random_state=seed)
+    X_test, y_test = make_moons(
+        n_samples=_MOONS_TEST_SIZE, noise=noise, random_state=_FIXED_SPLIT_SEED
+    )
+    return (
+        torch.as_tensor(X, dtype=torch.float32),
+        torch.as_tensor(y, dtype=torch.int64),
+        torch.as_tensor(X_test, dtype=torch.float32),
+        torch.as_tensor(y_test, dtype=torch.int64),
+        ["upper moon", "lower moon"],
+    )
+
+
+# --- splitting and noise ---------------------------------------------------------------------
+
+
+def _split(X: Tensor, y: Tensor, train_size, val_size: int, seed: int, name: str):
+    available = len(y) - val_size
+    if available < 1:
+        raise ValueError(
+            f"val_size={val_size} leaves no training data: {name!r} has {len(y)} examples "
+            f"to split into training and validation"
+        )
+    if train_size is None:
+        train_size = available
+    elif train_size > available:
+        raise ValueError(
+            f"train_size={train_size} is larger than the data: {name!r} has {available} "
+            f"training examples left after a validation split of {val_size}"
+        )
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
+    val_idx = order[:val_size]
+    train_idx = order[val_size : val_size + train_size]
+    return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+
+
+def _corrupt_labels(y: Tensor, fraction: float, num_classes: int, seed: int) -> Tensor:
+    g = torch.Generator().manual_seed(seed + 1)
+    n_noisy = round(fraction * len(y))
+    idx = torch.randperm(len(y), generator=g)[:n_noisy]
+    # Adding 1..C-1 modulo C always lands on a *different* class, so exactly n_noisy labels are wrong.
+    shift = torch.randint(1, num_classes, (n_noisy,), generator=g)
+    noisy = y.clone()
+    noisy[idx] = (noisy[idx] + shift) % num_classes
+    return noisy
+
+
+def _cap_for_fallback(train_size, val_size, pool: int):
+    # Sizes chosen for a 60,000-image dataset cannot all fit in the digits; shrink them rather
+    # than fail, because the point of the fallback is that the notebook still runs offline.
+    capped = False
+    if val_size is not None and val_size > _DEFAULT_VAL_SIZE["digits"]:
+        val_size, capped = _DEFAULT_VAL_SIZE["digits"], True
+    left = pool - (val_size or _DEFAULT_VAL_SIZE["digits"])
+    if train_size is not None and train_size > left:
+        train_size, capped = left, True
+    return train_size, val_size, capped
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    # torchvision's download error ends with the real cause ("<urlopen error ...>").
+    detail = lines[-1] if lines else "no details"
+    return f"{type(err).__name__}: {detail}"
+
+
+def _unavailable_message(name: str, root: Path, reason: str) -> str:
+    folder = root / _TORCHVISION_CLASSES[name] / "raw"
+    files = ", ".join(_IDX_FILES)
+    return (
+        f"could not load {name!r} ({reason}). To use it without a network, put its four "
+        f"unpacked IDX files ({files}) into {folder} and call again, or pass "
+        f"fallback='digits' to use the bundled handwritten digits instead."
+    )

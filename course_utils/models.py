@@ -1,0 +1,67 @@
+"""Small model builders shared by the chapters, so every chapter means the same thing by "MLP"."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import nn
+
+
+def mlp(
+    input_shape: int | Sequence[int],
+    hidden: Sequence[int],
+    num_classes: int,
+    *,
+    dropout: float | Sequence[float] = 0.0,
+) -> nn.Sequential:
+    """A fully connected ReLU network: flatten, then ``Linear -> ReLU [-> Dropout]`` per hidden layer.
+
+    Args:
+        input_shape: the shape of one example, e.g. ``(1, 28, 28)`` or ``2``;
+            pass ``data.input_shape``.
+        hidden: the width of each hidden layer, e.g. ``[256, 256]``; ``[]`` gives a linear model.
+        num_classes: outputs of the last layer (pass ``data.num_classes``).
+        dropout: drop probability after each hidden activation: one rate for all hidden layers,
+            or one per layer. ``0`` adds no Dropout module at all. The output layer never gets
+            dropout.
+
+    >>> mlp((1, 28, 28), [256, 256], 10, dropout=[0.2, 0.5])
+    Sequential(
+      (0): Flatten(start_dim=1, end_dim=-1)
+      (1): Linear(in_features=784, out_features=256, bias=True)
+      (2): ReLU()
+      (3): Dropout(p=0.2, inplace=False)
+      (4): Linear(in_features=256, out_features=256, bias=True)
+      (5): ReLU()
+      (6): Dropout(p=0.5, inplace=False)
+      (7): Linear(in_features=256, out_features=10, bias=True)
+    )
+    """
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if not shape or not all(isinstance(d, int) and d >= 1 for d in shape):
+        raise ValueError(f"input_shape must be positive ints, got {input_shape!r}")
+    hidden = list(hidden)
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in hidden):
+        raise ValueError(f"hidden widths must be positive ints, got {hidden!r}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    rates = [dropout] * len(hidden) if isinstance(dropout, (int, float)) else list(dropout)
+    if len(rates) != len(hidden):
+        raise ValueError(
+            f"got {len(rates)} dropout rates for {len(hidden)} hidden layers; "
+            f"give one rate, or one per hidden layer"
+        )
+    for p in rates:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
+
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = math.prod(shape)
+    for out, p in zip(hidden, rates, strict=True):
+        layers += [nn.Linear(width, out), nn.ReLU()]
+        if p > 0:
+            layers.append(nn.Dropout(p))
+        width = out
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)

@@ -1,0 +1,341 @@
+"""One training loop for the whole course: ``batches``, ``fit``, ``evaluate`` and ``History``.
+
+The loop runs over in-memory tensors. A ``DataLoader`` adds per-batch Python overhead that a
+dataset already sitting in memory does not need.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .config import env_flag
+from .data import Dataset
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+TRAIN_METRICS = ("eval", "running")
+_EVAL_BATCH = 2048
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one training run.
+
+    ``train_loss``/``train_acc`` and ``val_loss``/``val_acc`` hold one float per epoch;
+    ``seconds`` holds each epoch's wall time. Two runs with the same seed compare equal:
+    ``seconds`` is left out of the comparison because it differs on every run.
+
+    >>> h = History(train_loss=[0.9, 0.4], train_acc=[0.7, 0.9], val_loss=[1.0, 0.8],
+    ...             val_acc=[0.6, 0.7], seconds=[0.1, 0.1])
+    >>> h.epochs, round(h.gap[-1], 2)
+    (2, 0.2)
+    >>> History.from_json(h.to_json()) == h
+    True
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list, compare=False)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def gap(self) -> list[float]:
+        """The generalization gap per epoch: training accuracy minus validation accuracy."""
+        return [t - v for t, v in zip(self.train_acc, self.val_acc, strict=True)]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> History:
+        values = json.loads(text)
+        names = {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+        if not isinstance(values, dict) or set(values) != names:
+            raise ValueError(f"not a History: expected a JSON object with keys {sorted(names)}")
+        return cls(**{k: [float(x) for x in v] for k, v in values.items()})
+
+    def __repr__(self) -> str:
+        if not self.epochs:
+            return "History(0 epochs)"
+        return (
+            f"History({self.epochs} epochs, final train_acc={self.train_acc[-1]:.3f}, "
+            f"val_acc={self.val_acc[-1]:.3f}, train_loss={self.train_loss[-1]:.3f}, "
+            f"val_loss={self.val_loss[-1]:.3f})"
+        )
+
+
+def batches(
+    X: Tensor,
+    y: Tensor,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Yield ``(X_batch, y_batch)`` slices of in-memory tensors; the last batch may be smaller.
+
+    With ``shuffle=True`` the order is a fresh permutation drawn from ``generator`` (a CPU
+    ``torch.Generator``), so the same generator seed gives the same order.
+
+    >>> X, y = torch.arange(10.0).unsqueeze(1), torch.arange(10)
+    >>> [len(yb) for _, yb in batches(X, y, 4, shuffle=False)]
+    [4, 4, 2]
+    """
+    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("X and y must be torch tensors")
+    if len(X) != len(y):
+        raise ValueError(f"X and y differ in length: {len(X)} inputs but {len(y)} labels")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not isinstance(shuffle, bool):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    n = len(y)
+    if shuffle:
+        # Permute on the CPU generator, then move the index once: CPU and CUDA generators
+        # draw different numbers, and the data order should not depend on the device.
+        order = torch.randperm(n, generator=generator).to(X.device)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            yield X[idx], y[idx]
+    else:
+        for start in range(0, n, batch_size):
+            yield X[start : start + batch_size], y[start : start + batch_size]
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, X: Tensor, y: Tensor, *, batch_size: int = _EVAL_BATCH):
+    """Mean cross-entropy loss and accuracy of ``model`` on ``(X, y)``, in eval mode.
+
+    The model is put in ``eval()`` mode (dropout off) and given back in the mode it was in.
+
+    >>> model = nn.Linear(2, 2)
+    >>> loss, acc = evaluate(model, torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]))
+    >>> 0.0 <= acc <= 1.0
+    True
+    """
+    if len(y) == 0:
+        raise ValueError("cannot evaluate on an empty set")
+    was_training = model.training
+    model.eval()
+    try:
+        loss_sum, correct = _sums(model, X, y, batch_size)
+    finally:
+        model.train(was_training)
+    n = len(y)
+    return float(loss_sum) / n, float(correct) / n
+
+
+def _sums(model: nn.Module, X: Tensor, y: Tensor, batch_size: int):
+    # Accumulate on the device and convert once: a float() per batch would force a GPU sync.
+    device = _model_device(model)
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.int64)
+    for xb, yb in batches(X, y, batch_size, shuffle=False):
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        logits = model(xb)
+        _check_logits(logits, yb)
+        loss_sum += F.cross_entropy(logits, yb, reduction="sum")
+        correct += (logits.argmax(dim=1) == yb).sum()
+    return loss_sum, correct
+
+
+def fit(
+    model: nn.Module,
+    data: Dataset,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int = 64,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    seed: int | None = None,
+    progress: bool | None = None,
+    device: torch.device | str | None = None,
+    train_metrics: str = "eval",
+) -> History:
+    """Train ``model`` on ``data`` with cross-entropy and mini-batches; return its :class:`History`.
+
+    Each epoch runs in ``model.train()`` mode (dropout on), then measures validation loss and
+    accuracy in ``model.eval()`` mode (dropout off). Afterwards the model is left in the mode it
+    was in before, so ``fit`` has no hidden effect on a later forward pass.
+
+    Args:
+        model: maps a batch of inputs to class logits of shape ``(batch, data.num_classes)``.
+        data: a :class:`course_utils.Dataset`; its tensors may live on any device.
+        epochs, lr, batch_size: the usual; ``optimizer`` is ``"sgd"``, ``"adam"`` or ``"adamw"``.
+        seed: when given, fixes the data order *and* reseeds torch's global generator, so the
+            dropout masks repeat too. The data order comes from its own generator, so two
+            models that draw different numbers of random masks still see identical batches.
+            When ``None``, the order is drawn from torch's global generator
+            (so :func:`course_utils.set_seed` makes the run repeatable).
+        progress: show a progress bar; ``None`` means yes unless ``COURSE_PROGRESS=0``.
+        device: where to train (default: where the model's parameters are).
+        train_metrics: ``"eval"`` measures training loss/accuracy after each epoch in eval mode,
+            the fair number to compare with validation; ``"running"`` averages the mini-batches
+            as they were trained (free, but dropout noise and mid-epoch weights are mixed in).
+
+    >>> from course_utils import load_dataset
+    >>> data = load_dataset("moons", train_size=64)
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    >>> history = fit(model, data, epochs=3, lr=0.1, seed=0, progress=False)
+    >>> history.epochs, len(history.val_acc)
+    (3, 3)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Dataset):
+        raise TypeError(
+            f"data must be a course_utils.Dataset (from load_dataset), got {type(data).__name__}"
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    _check_number("lr", lr, low=0.0, low_open=True)
+    _check_number("momentum", momentum, low=0.0, high=1.0)
+    _check_number("weight_decay", weight_decay, low=0.0)
+    if train_metrics not in TRAIN_METRICS:
+        raise ValueError(f"train_metrics must be one of {TRAIN_METRICS}, got {train_metrics!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+
+    device = torch.device(device) if device is not None else _model_device(model)
+    model.to(device)
+    X_train, y_train = data.X_train.to(device), data.y_train.to(device)
+    X_val, y_val = data.X_val.to(device), data.y_val.to(device)
+    _check_output_size(model, X_train, data.num_classes)
+    opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+
+    if seed is not None:
+        torch.manual_seed(seed)
+        order_seed = seed
+    else:
+        order_seed = int(torch.randint(0, 2**62, (1,)).item())
+    order = torch.Generator().manual_seed(order_seed)
+
+    history = History()
+    was_training = model.training
+    bar = _progress_bar(epochs, progress)
+    try:
+        for _ in range(epochs):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.int64)
+            for xb, yb in batches(X_train, y_train, batch_size, shuffle=True, generator=order):
+                logits = model(xb)
+                loss = F.cross_entropy(logits, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if train_metrics == "running":
+                    loss_sum += loss.detach() * len(yb)
+                    correct += (logits.detach().argmax(dim=1) == yb).sum()
+            if train_metrics == "running":
+                n = len(y_train)
+                train_loss, train_acc = float(loss_sum) / n, float(correct) / n
+            else:
+                train_loss, train_acc = evaluate(model, X_train, y_train)
+            val_loss, val_acc = evaluate(model, X_val, y_val)
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"training loss became {train_loss} in epoch {history.epochs + 1}; "
+                    f"the learning rate lr={lr} is probably too high"
+                )
+            history.train_loss.append(train_loss)
+            history.train_acc.append(train_acc)
+            history.val_loss.append(val_loss)
+            history.val_acc.append(val_acc)
+            history.seconds.append(time.perf_counter() - start)
+            if bar is not None:
+                bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        model.train(was_training)
+    return history
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _check_logits(logits: Tensor, y: Tensor) -> None:
+    if logits.dim() != 2 or logits.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"the model returned shape {tuple(logits.shape)} for a batch of {y.shape[0]}; "
+            f"expected logits of shape (batch, classes)"
+        )
+
+
+@torch.no_grad()
+def _check_output_size(model: nn.Module, X: Tensor, num_classes: int) -> None:
+    # One eval-mode forward on two examples catches a wrong last layer before any training,
+    # with a message instead of a cross_entropy index error deep inside the loop. Eval mode
+    # draws no dropout masks, so this check does not shift the random stream.
+    was_training = model.training
+    model.eval()
+    try:
+        out = model(X[:2])
+    finally:
+        model.train(was_training)
+    if out.dim() != 2 or out.shape[1] != num_classes:
+        raise ValueError(
+            f"the model outputs shape {tuple(out.shape)} for 2 examples, but the dataset has "
+            f"{num_classes} classes: the last layer needs {num_classes} outputs "
+            f"(expected shape (2, {num_classes}))"
+        )
+
+
+def _check_number(label, value, *, low=None, high=None, low_open=False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{label} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        bound = f"> {low}" if low_open else f">= {low}"
+        raise ValueError(f"{label} must be {bound}, got {value}")
+    if high is not None and value >= high:
+        raise ValueError(f"{label} must be < {high}, got {value}")
+
+
+def _make_optimizer(name, params, lr, momentum, weight_decay) -> torch.optim.Optimizer:
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    name = name.lower()
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if momentum:
+        raise ValueError(f"momentum applies to 'sgd' only; {name!r} has its own betas")
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _progress_bar(epochs: int, progress: bool | None):
+    if progress is None:
+        progress = env_flag("COURSE_PROGRESS", default=True)
+    if not progress:
+        return None
+    from tqdm.auto import tqdm  # lazy; and TQDM_DISABLE does not reach tqdm.auto's widget bar
+
+    return tqdm(total=epochs, desc="epochs", unit="epoch", leave=False)

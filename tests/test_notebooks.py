@@ -1,0 +1,108 @@
+"""The notebook template of DESIGN.md, checked on every chapter (nbval runs them separately)."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+COURSE = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
+
+
+def load(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no notebooks/NN_name.ipynb found"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_stored_without_outputs(path):
+    for i, cell in enumerate(load(path).cells):
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, (
+                f"{path.name} cell {i} has stored outputs; clear them before committing"
+            )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_title_cell(path):
+    first = load(path).cells[0]
+    assert first.cell_type == "markdown"
+    number = path.name[:2]
+    assert re.match(rf"# {number} · \S", first.source), f"title must start with '# {number} · '"
+    assert "What you will learn" in first.source and "Time:" in first.source
+    bullets = [line for line in first.source.splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"3-5 learning goals, found {len(bullets)}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_colab_badge_points_at_this_notebook(path):
+    first = load(path).cells[0].source
+    expected = (f"https://colab.research.google.com/github/{COURSE['repository']}/blob/"
+                f"{COURSE['branch']}/notebooks/{path.name}")
+    assert expected in first, f"{path.name}: the Colab badge should link to {expected}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_setup_cell(path):
+    setup = load(path).cells[1]
+    assert setup.cell_type == "code"
+    source = setup.source
+    assert '"google.colab" in sys.modules' in source
+    assert f"git+https://github.com/{COURSE['repository']}@{COURSE['branch']}" in source
+    for needed in ("set_seed(", "get_device()", "fast_mode()", "print("):
+        assert needed in source, f"{path.name}: the setup cell should call {needed}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_use_nbgrader_conventions(path):
+    cells = load(path).cells
+    solutions = [c for c in cells if c.metadata.get("nbgrader", {}).get("solution")]
+    code_solutions = [c for c in solutions if c.cell_type == "code"]
+    checks = [c for c in cells if c.metadata.get("nbgrader", {}).get("grade")
+              and not c.metadata["nbgrader"].get("solution")]
+    assert len(solutions) >= 3, f"{path.name}: at least three exercises"
+    assert len(checks) >= 3, f"{path.name}: at least three check cells"
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in solutions + checks]
+    assert len(ids) == len(set(ids)), "grade_id values must be unique"
+    for cell in code_solutions:
+        meta = cell.metadata["nbgrader"]
+        assert meta["schema_version"] == 3 and not meta.get("locked")
+        lines = [line.strip() for line in cell.source.splitlines()]
+        assert lines.count("# BEGIN SOLUTION") == lines.count("# END SOLUTION") >= 1
+    for cell in checks:
+        meta = cell.metadata["nbgrader"]
+        assert meta["locked"] is True and meta["points"] > 0 and meta["schema_version"] == 3
+    for cell in cells:
+        if "BEGIN SOLUTION" in cell.source and cell.cell_type == "code":
+            assert cell.metadata.get("nbgrader", {}).get("solution"), (
+                "a cell with a solution region needs nbgrader solution metadata"
+            )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_relative_image_links(path):
+    # Colab does not render images linked by a relative path; figures come from code cells.
+    for cell in load(path).cells:
+        if cell.cell_type == "markdown":
+            for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)", cell.source) + re.findall(
+                r"<img[^>]+src=[\"']([^\"']+)", cell.source
+            ):
+                assert target.startswith(("https://", "http://", "data:")), (
+                    f"{path.name}: relative image link {target!r}"
+                )
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_ends_with_summary_and_references(path):
+    text = "\n".join(c.source for c in load(path).cells if c.cell_type == "markdown")
+    assert "## Summary" in text and "References" in text

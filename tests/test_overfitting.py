@@ -1,0 +1,71 @@
+"""Chapter 01's teaching effects, over several seeds, at the notebook's fast-mode sizes.
+
+These mirror the experiments in notebooks/01_overfitting.ipynb (same datasets, models, optimizer
+and epochs). If you change a setting there, change it here: the prose must stay true for any seed,
+not only for the one the notebook prints.
+"""
+
+import pytest
+
+from course_utils import fit, load_dataset, mlp, set_seed
+
+SEEDS = [0, 1, 2]
+MOONS_EPOCHS = 400
+IMAGE_EPOCHS = 25  # the notebook's fast-mode EPOCHS
+
+
+def train_on_moons(data, hidden, seed):
+    set_seed(seed)
+    model = mlp(data.input_shape, hidden, data.num_classes)
+    return fit(model, data, epochs=MOONS_EPOCHS, lr=0.01, optimizer="adam",
+               batch_size=len(data.y_train), seed=seed)
+
+
+def train_images(train_size, width, seed):
+    data = load_dataset("digits", train_size=train_size, seed=seed)
+    set_seed(seed)
+    model = mlp(data.input_shape, [width, width], data.num_classes)
+    return fit(model, data, epochs=IMAGE_EPOCHS, lr=1e-3, optimizer="adam", batch_size=32, seed=seed)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_big_mlp_memorizes_coin_flip_labels(seed):
+    data = load_dataset("moons", train_size=60, label_noise=0.5, seed=seed)
+    history = train_on_moons(data, [256, 256], seed)
+    assert history.train_acc[-1] >= 0.9
+    assert history.val_acc[-1] <= 0.65  # no better than guessing, give or take
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_big_mlp_overfits_the_moons(seed):
+    data = load_dataset("moons", train_size=60, seed=seed)
+    big = train_on_moons(data, [256, 256], seed)
+    assert big.train_acc[-1] >= 0.99
+    assert big.gap[-1] >= 0.05
+    # validation loss bottoms out early and climbs well above its minimum
+    best = min(range(big.epochs), key=big.val_loss.__getitem__)
+    assert best < big.epochs // 4
+    assert big.val_loss[-1] > 2 * big.val_loss[best]
+    assert big.train_loss[-1] < 0.05
+
+
+def test_big_mlp_has_the_larger_gap_on_average():
+    big_gaps, small_gaps = [], []
+    for seed in SEEDS:
+        data = load_dataset("moons", train_size=60, seed=seed)
+        big_gaps.append(train_on_moons(data, [256, 256], seed).gap[-1])
+        small_gaps.append(train_on_moons(data, [4], seed).gap[-1])
+    assert sum(big_gaps) > sum(small_gaps)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_big_mlp_overfits_200_images(seed):
+    history = train_images(200, 512, seed)
+    assert history.train_acc[-1] >= 0.99
+    assert history.gap[-1] >= 0.04
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_more_data_shrinks_the_gap_and_width_adds_capacity(seed):
+    assert train_images(50, 512, seed).gap[-1] > train_images(800, 512, seed).gap[-1] + 0.05
+    assert train_images(200, 512, seed).train_acc[-1] > train_images(200, 2, seed).train_acc[-1] + 0.3

@@ -1,0 +1,104 @@
+"""The install story: dependency ranges, conda mirror, import cost, public API."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import course_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+
+
+def requirement(text):
+    """'torch>=2.1; python_version<...' -> ('torch', '>=2.1')"""
+    text = text.split(";")[0].strip()
+    name, spec = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", text).groups()
+    return name.lower(), spec.replace(" ", "")
+
+
+def pip_requirements():
+    project = PYPROJECT["project"]
+    lines = project["dependencies"] + [
+        line for extra in project["optional-dependencies"].values() for line in extra
+    ]
+    return dict(requirement(line) for line in lines)
+
+
+def conda_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    found = {}
+    for entry in env["dependencies"]:
+        if isinstance(entry, str):
+            name, spec = requirement(entry)
+            if name not in {"python", "pip"}:
+                found[CONDA_NAMES.get(name, name)] = spec
+    return found
+
+
+def test_environment_yml_mirrors_pyproject():
+    pip, conda = pip_requirements(), conda_requirements()
+    assert set(pip) == set(conda), (
+        f"only in pyproject: {sorted(set(pip) - set(conda))}; "
+        f"only in environment.yml: {sorted(set(conda) - set(pip))}"
+    )
+    for name, spec in pip.items():
+        assert conda[name] == spec, f"{name}: pyproject says {spec!r}, environment.yml {conda[name]!r}"
+
+
+def test_dependencies_are_ranges_not_pins():
+    for name, spec in pip_requirements().items():
+        assert "==" not in spec and "~=" not in spec, f"{name} is pinned ({spec}); use a range"
+        assert spec.startswith(">="), f"{name} needs a lower bound, got {spec!r}"
+    deps = dict(requirement(line) for line in PYPROJECT["project"]["dependencies"])
+    # Colab ships ipywidgets 7.7.1: the range must admit it.
+    assert deps["ipywidgets"] == ">=7.6"
+    assert PYPROJECT["project"]["requires-python"] == ">=3.10"
+
+
+def test_import_is_light_and_has_no_side_effects():
+    code = (
+        "import sys, torch\n"
+        "before = set(sys.modules)  # some torch versions import tqdm themselves\n"
+        "state = torch.random.get_rng_state().clone()\n"
+        "import course_utils\n"
+        "heavy = [m for m in ('torchvision', 'sklearn', 'matplotlib', 'tqdm', 'ipywidgets')\n"
+        "         if m in sys.modules and m not in before]\n"
+        "assert not heavy, f'import course_utils pulled in {heavy}'\n"
+        "assert torch.equal(state, torch.random.get_rng_state()), 'import touched the RNG'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_public_api_of_design_md():
+    expected = {"set_seed", "get_device", "fast_mode", "data_dir", "load_dataset", "Dataset",
+                "DatasetUnavailableError", "batches", "fit", "evaluate", "History",
+                "plot_history", "plot_decision_boundary"}
+    assert expected <= set(course_utils.__all__)
+    for name in course_utils.__all__:
+        obj = getattr(course_utils, name)
+        if callable(obj):
+            assert obj.__doc__ and ">>>" in obj.__doc__ or isinstance(obj, type), (
+                f"{name} needs a docstring with an example"
+            )
+
+
+def test_course_repository_is_configured_once():
+    course = PYPROJECT["tool"]["course"]
+    assert re.fullmatch(r"[\w.-]+/[\w.-]+", course["repository"])
+    assert course["branch"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
