@@ -22,7 +22,7 @@ def train_on_moons(data, hidden, seed):
 
 
 def train_images(train_size, width, seed):
-    data = load_dataset("digits", train_size=train_size, seed=seed)
+    data = load_dataset("digits", train_size=train_size, val_size=300, seed=seed)
     set_seed(seed)
     model = mlp(data.input_shape, [width, width], data.num_classes)
     return fit(model, data, epochs=IMAGE_EPOCHS, lr=1e-3, optimizer="adam", batch_size=32, seed=seed)
