@@ -8,6 +8,7 @@ Importing it has no side effects: it seeds nothing, downloads nothing, and leave
 scikit-learn, matplotlib and tqdm unimported until a function needs them.
 """
 
+from .checks import CheckResult, check_dropout_layer
 from .config import data_dir, fast_mode, get_device, set_seed
 from .data import (
     DATASET_NAMES,
@@ -16,28 +17,49 @@ from .data import (
     DatasetUnavailableError,
     load_dataset,
 )
+from .dropout import (
+    Dropout,
+    StandardDropout,
+    bernoulli_mask,
+    check_p,
+    dropout_layer,
+    standard_dropout,
+)
 from .models import mlp
-from .plots import plot_decision_boundary, plot_history, plot_sweep
+from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
 from .training import History, batches, evaluate, fit
+from .widgets import MaskedImages, mask_explorer, mask_images
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DATASET_NAMES",
+    "CheckResult",
     "Dataset",
     "DatasetFallbackWarning",
     "DatasetUnavailableError",
+    "Dropout",
     "History",
+    "MaskedImages",
+    "StandardDropout",
     "batches",
+    "bernoulli_mask",
+    "check_dropout_layer",
+    "check_p",
     "data_dir",
+    "dropout_layer",
     "evaluate",
     "fast_mode",
     "fit",
     "get_device",
     "load_dataset",
+    "mask_explorer",
+    "mask_images",
     "mlp",
     "plot_decision_boundary",
     "plot_history",
+    "plot_image_grid",
     "plot_sweep",
     "set_seed",
+    "standard_dropout",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import nn
 
@@ -14,6 +14,7 @@ def mlp(
     num_classes: int,
     *,
     dropout: float | Sequence[float] = 0.0,
+    dropout_module: Callable[[float], nn.Module] = nn.Dropout,
 ) -> nn.Sequential:
     """A fully connected ReLU network: flatten, then ``Linear -> ReLU [-> Dropout]`` per hidden layer.
 
@@ -25,6 +26,9 @@ def mlp(
         dropout: drop probability after each hidden activation: one rate for all hidden layers,
             or one per layer. ``0`` adds no Dropout module at all. The output layer never gets
             dropout.
+        dropout_module: builds each dropout layer from its rate. ``nn.Dropout`` by default;
+            chapters 03 and 04 pass ``course_utils.Dropout`` or ``StandardDropout`` to compare
+            implementations inside otherwise identical networks.
 
     >>> mlp((1, 28, 28), [256, 256], 10, dropout=[0.2, 0.5])
     Sequential(
@@ -56,12 +60,18 @@ def mlp(
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
 
+    if not callable(dropout_module):
+        raise TypeError(
+            f"dropout_module must be a class or function taking a rate, such as nn.Dropout, "
+            f"got {dropout_module!r}"
+        )
+
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(shape)
     for out, p in zip(hidden, rates, strict=True):
         layers += [nn.Linear(width, out), nn.ReLU()]
         if p > 0:
-            layers.append(nn.Dropout(p))
+            layers.append(dropout_module(p))
         width = out
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)

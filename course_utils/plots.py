@@ -144,9 +144,13 @@ def plot_sweep(
     ylabel: str,
     title: str | None = None,
     logx: bool = False,
+    errors: Mapping[str, Sequence[float]] | None = None,
     ax=None,
 ):
     """Line plot of one or more measured quantities against a swept setting, with markers.
+
+    ``errors`` (same keys as ``series``) draws error bars, e.g. a standard deviation over seeds
+    or a standard error.
 
     >>> fig = plot_sweep([10, 100, 1000], {"gap": [0.3, 0.2, 0.05]},
     ...                  xlabel="training examples", ylabel="accuracy", logx=True)
@@ -161,6 +165,12 @@ def plot_sweep(
     for label, values in series.items():
         if len(values) != len(x):
             raise ValueError(f"series {label!r} has {len(values)} values for {len(x)} x positions")
+    errors = dict(errors or {})
+    for label, values in errors.items():
+        if label not in series:
+            raise ValueError(f"errors has a key {label!r} that is not in series {list(series)}")
+        if len(values) != len(x):
+            raise ValueError(f"errors {label!r} has {len(values)} values for {len(x)} x positions")
 
     import matplotlib.pyplot as plt
 
@@ -169,7 +179,11 @@ def plot_sweep(
     else:
         fig = ax.figure
     for i, (label, values) in enumerate(series.items()):
-        ax.plot(x, list(values), marker="o", color=f"C{i}", label=label)
+        if label in errors:
+            ax.errorbar(x, list(values), yerr=list(errors[label]), marker="o", color=f"C{i}",
+                        label=label, capsize=3)
+        else:
+            ax.plot(x, list(values), marker="o", color=f"C{i}", label=label)
     if logx:
         ax.set_xscale("log")
         # Label the swept values themselves rather than powers of ten.
@@ -181,4 +195,62 @@ def plot_sweep(
     ax.legend(loc="best", fontsize="small")
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_image_grid(
+    rows: Mapping[str, Tensor],
+    *,
+    max_images: int = 8,
+    title: str | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+):
+    """Grayscale images, one labelled row per entry of ``rows``: e.g. the same images under
+    masks of several drop rates.
+
+    Each value is a batch shaped ``(N, 1, H, W)`` or ``(N, H, W)``; the first ``max_images`` are
+    drawn. Values are shown on a fixed ``[vmin, vmax]`` scale so rows stay comparable (a dropped
+    pixel is black in every row).
+
+    >>> fig = plot_image_grid({"original": torch.rand(3, 1, 8, 8), "noisy": torch.rand(3, 8, 8)})
+    >>> len(fig.axes)
+    6
+    """
+    if not isinstance(rows, Mapping) or not rows:
+        raise TypeError("rows must be a non-empty dict {label: images}")
+    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(f"max_images must be a positive int, got {max_images!r}")
+    batches = {}
+    for label, images in rows.items():
+        if not isinstance(images, Tensor):
+            raise TypeError(f"rows[{label!r}] is a {type(images).__name__}, not a tensor")
+        if images.dim() == 4 and images.shape[1] == 1:
+            images = images[:, 0]
+        if images.dim() != 3 or len(images) == 0:
+            raise ValueError(
+                f"rows[{label!r}] must be a non-empty batch shaped (N, 1, H, W) or (N, H, W), "
+                f"got {tuple(images.shape)}"
+            )
+        batches[label] = images[:max_images].detach().float().cpu()
+
+    import matplotlib.pyplot as plt
+
+    ncols = max(len(b) for b in batches.values())
+    fig, axes = plt.subplots(
+        len(batches), ncols, figsize=(1.3 * ncols + 1.2, 1.4 * len(batches) + 0.4), squeeze=False
+    )
+    for r, (label, images) in enumerate(batches.items()):
+        for c in range(ncols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c < len(images):
+                ax.imshow(images[c].numpy(), cmap="gray", vmin=vmin, vmax=vmax)
+            else:
+                ax.axis("off")
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
     return fig

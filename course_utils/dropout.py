@@ -1,0 +1,194 @@
+"""Reference implementations of dropout, written from scratch so every line can be read.
+
+Conventions used throughout the course, matching PyTorch's ``nn.Dropout``:
+
+- ``p`` is the probability of **dropping** a unit, so a unit is kept with probability ``1 - p``.
+  (The 2014 paper, TF1's ``keep_prob`` and CS231n use ``p`` for the *keep* probability.)
+- A keep-mask holds 1 where a unit survives and 0 where it is dropped.
+
+The functions build their random numbers on the input's device and return the input's dtype, so
+the same code runs on CPU, CUDA and MPS tensors and in float64 or bfloat16.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+def check_p(p: object, *, name: str = "p") -> float:
+    """Return ``p`` as a float after checking it is a real number in [0, 1].
+
+    The course uses this one check everywhere, so a wrong ``p`` always gets the same clear
+    message. It is a plain ``if``/``raise``: an ``assert`` would vanish under ``python -O``.
+
+    >>> check_p(0.5)
+    0.5
+    >>> check_p(1.5)
+    Traceback (most recent call last):
+        ...
+    ValueError: p is the drop probability and must be in [0, 1], got 1.5
+    """
+    if isinstance(p, Tensor) and p.numel() == 1 and not p.requires_grad:
+        p = p.item()
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(p).__name__} {p!r}")
+    p = float(p)
+    if math.isnan(p) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} is the drop probability and must be in [0, 1], got {p!r}")
+    return p
+
+
+def _check_float_tensor(X: object, fn: str) -> None:
+    if not isinstance(X, Tensor):
+        raise TypeError(f"{fn} expects a torch.Tensor, got {type(X).__name__}")
+    if not X.is_floating_point():
+        raise TypeError(
+            f"{fn} expects a floating-point tensor, got dtype {X.dtype}; "
+            f"convert it first, e.g. X.float()"
+        )
+
+
+def bernoulli_mask(
+    shape_or_tensor: Tensor | Sequence[int] | torch.Size,
+    p: float,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> Tensor:
+    """A keep-mask: each entry is independently 1 with probability ``1 - p`` and 0 with
+    probability ``p``.
+
+    Pass a tensor to get a mask of its shape, on its device, in its dtype; or pass a shape and
+    (optionally) ``device`` and ``dtype`` (defaults: CPU, the default float dtype). Explicit
+    ``device``/``dtype`` arguments win over the tensor's.
+
+    The uniform numbers are always drawn in float32 on the mask's device and compared with
+    ``u >= p``: that makes p=0 keep everything and p=1 drop everything exactly, and gives the
+    same mask for the same ``generator`` state whatever the dtype. A ``generator`` must live
+    on the mask's device.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> bernoulli_mask((2, 4), 0.5, generator=g)
+    tensor([[0., 1., 0., 0.],
+            [0., 1., 0., 1.]])
+    >>> bernoulli_mask(torch.zeros(3, dtype=torch.float64), 0.0)
+    tensor([1., 1., 1.], dtype=torch.float64)
+    """
+    p = check_p(p)
+    if isinstance(shape_or_tensor, Tensor):
+        shape = shape_or_tensor.shape
+        device = shape_or_tensor.device if device is None else device
+        dtype = shape_or_tensor.dtype if dtype is None else dtype
+    else:
+        try:
+            shape = torch.Size(shape_or_tensor)
+        except TypeError:
+            raise TypeError(
+                f"bernoulli_mask needs a tensor or a shape such as (2, 8), "
+                f"got {shape_or_tensor!r}"
+            ) from None
+    device = torch.device("cpu") if device is None else torch.device(device)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if generator is not None and generator.device.type != device.type:
+        raise ValueError(
+            f"the generator lives on {generator.device} but the mask is built on {device}; "
+            f"create it with torch.Generator(device={str(device)!r})"
+        )
+    uniform = torch.rand(shape, generator=generator, device=device, dtype=torch.float32)
+    return (uniform >= p).to(dtype)
+
+
+def dropout_layer(
+    X: Tensor, p: float, *, training: bool = True, generator: torch.Generator | None = None
+) -> Tensor:
+    """Inverted dropout: zero each entry with probability ``p`` and scale survivors by
+    ``1 / (1 - p)``, so every entry keeps its expected value. Identity when ``training=False``.
+
+    A fresh mask is drawn on every call (from ``generator`` if given, which makes it
+    reproducible). The input is never modified. p=0 returns ``X`` itself; p=1 returns zeros
+    (never NaN) that are still connected to the autograd graph.
+
+    >>> X = torch.arange(8.0)
+    >>> dropout_layer(X, 0.5, generator=torch.Generator().manual_seed(0))
+    tensor([ 0.,  2.,  0.,  0.,  0., 10.,  0., 14.])
+    >>> dropout_layer(X, 0.5, training=False) is X
+    True
+    """
+    _check_float_tensor(X, "dropout_layer")
+    p = check_p(p)
+    if not training or p == 0.0:
+        return X
+    mask = bernoulli_mask(X, p, generator=generator)
+    if p == 1.0:
+        # Everything is dropped. Dividing by 1 - p = 0 would turn 0 * inf into NaN.
+        return X * mask
+    # Scale the mask (our own tensor, so in place is safe) rather than X: one less full-size temporary.
+    return X * mask.mul_(1.0 / (1.0 - p))
+
+
+def standard_dropout(
+    X: Tensor, p: float, *, training: bool, generator: torch.Generator | None = None
+) -> Tensor:
+    """Dropout as in Srivastava et al. (2014): drop with probability ``p`` and **no** scaling
+    while training; multiply by ``1 - p`` (the keep probability) at test time.
+
+    Same expected activation as :func:`dropout_layer`, but the test-time network does extra
+    work on every prediction. ``training`` has no default on purpose: the two modes compute
+    different things.
+
+    >>> X = torch.ones(6)
+    >>> standard_dropout(X, 0.5, training=True, generator=torch.Generator().manual_seed(0))
+    tensor([0., 1., 0., 0., 0., 1.])
+    >>> standard_dropout(X, 0.25, training=False)
+    tensor([0.7500, 0.7500, 0.7500, 0.7500, 0.7500, 0.7500])
+    """
+    _check_float_tensor(X, "standard_dropout")
+    p = check_p(p)
+    if not isinstance(training, bool):
+        raise TypeError(f"training must be True or False, got {training!r}")
+    if training:
+        return X if p == 0.0 else X * bernoulli_mask(X, p, generator=generator)
+    return X * (1.0 - p)
+
+
+class _RateLayer(nn.Module):
+    """Shared plumbing of the dropout modules: a validated rate ``p`` and its repr."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = check_p(p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout(_RateLayer):
+    """Inverted dropout as a module, built on :func:`dropout_layer`: it behaves like
+    ``nn.Dropout(p)``. Active in ``train()`` mode, the identity in ``eval()`` mode.
+
+    >>> layer = Dropout(0.5).eval()
+    >>> layer(torch.ones(3))
+    tensor([1., 1., 1.])
+    >>> layer
+    Dropout(p=0.5)
+    """
+
+    def forward(self, X: Tensor) -> Tensor:
+        return dropout_layer(X, self.p, training=self.training)
+
+
+class StandardDropout(_RateLayer):
+    """The 2014 paper's dropout as a module, built on :func:`standard_dropout`: drops without
+    scaling in ``train()`` mode and multiplies by ``1 - p`` in ``eval()`` mode.
+
+    >>> StandardDropout(0.5).eval()(torch.ones(2))
+    tensor([0.5000, 0.5000])
+    """
+
+    def forward(self, X: Tensor) -> Tensor:
+        return standard_dropout(X, self.p, training=self.training)

@@ -1,0 +1,200 @@
+"""check_dropout_layer must pass the reference and catch each classic mistake, with a hint that
+names that mistake."""
+
+import pytest
+import torch
+
+from course_utils import Dropout, check_dropout_layer, dropout_layer
+
+
+def run_checker(fn, capsys):
+    """Return (names of failed checks, printed checklist)."""
+    try:
+        check_dropout_layer(fn)
+        failed = []
+    except AssertionError as err:
+        message = str(err)
+        failed = [name for name in CHECK_NAMES if name in message]
+    return failed, capsys.readouterr().out
+
+
+CHECK_NAMES = [
+    "returns a tensor of X's shape",
+    "keeps X's dtype",
+    "builds its mask on X's device",
+    "p=0 returns X unchanged",
+    "p=1 returns all zeros",
+    "every output is 0 or x/(1-p)",
+    "drops a fraction p",
+    "keeps the mean",
+    "has variance",
+    "draws a new mask on every call",
+    "leaves its input unchanged",
+    "passes gradients",
+    "rejects p outside [0, 1]",
+]
+
+
+def _validate(p):
+    if not 0 <= p <= 1:
+        raise ValueError("p must be in [0, 1]")
+
+
+def _good_mask(X, p):
+    return (torch.rand_like(X) >= p).to(X.dtype)
+
+
+def no_rescaling(X, p):
+    _validate(p)
+    return X * _good_mask(X, p)
+
+
+def rescale_by_one_over_p(X, p):
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * _good_mask(X, p) / p if p > 0 else X
+
+
+def p_as_keep_probability(X, p):
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * (torch.rand_like(X) < p).to(X.dtype) / (1 - p)
+
+
+def randn_mask(X, p):
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * (torch.randn_like(X) > p).to(X.dtype) / (1 - p)
+
+
+def in_place(X, p):
+    _validate(p)
+    if p == 1:
+        return X.mul_(0)
+    return X.mul_(_good_mask(X, p) / (1 - p))
+
+
+def same_mask_every_call(X, p):
+    _validate(p)
+    torch.manual_seed(0)  # "for reproducibility" -- and now every call draws the same mask
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * _good_mask(X, p) / (1 - p)
+
+
+def widely_copied(X, p):
+    """The version found in many tutorials: right statistics, wrong dtype and device."""
+    assert 0 <= p <= 1
+    if p == 1:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape) > p).float()
+    return mask * X / (1.0 - p)
+
+
+def assert_only_validation(X, p):
+    assert 0 <= p <= 1, "p must be a probability"  # vanishes under python -O
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * _good_mask(X, p) / (1 - p)
+
+
+def no_validation(X, p):
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * _good_mask(X, p) / (1 - p)
+
+
+def nan_at_p_one(X, p):
+    _validate(p)
+    return X * _good_mask(X, p) / (1 - p) if p < 1 else X * _good_mask(X, p) / torch.tensor(0.0)
+
+
+def detached(X, p):
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return (X * _good_mask(X, p) / (1 - p)).detach()
+
+
+def test_reference_passes_every_check(capsys):
+    failed, out = run_checker(dropout_layer, capsys)
+    assert failed == []
+    assert out.count("✓") == len(CHECK_NAMES) and "✗" not in out
+    assert "All 13 checks passed." in out
+
+
+def test_module_forward_passes_too(capsys):
+    layer = Dropout(0.5)
+    failed, _ = run_checker(lambda X, p: Dropout(p)(X), capsys)
+    assert failed == [] and layer.training
+
+
+@pytest.mark.parametrize(
+    ("bad", "must_fail", "hint"),
+    [
+        (no_rescaling, ["every output is 0 or x/(1-p)", "keeps the mean"], "unscaled"),
+        (rescale_by_one_over_p, ["every output is 0 or x/(1-p)", "keeps the mean"], "divided by p"),
+        (p_as_keep_probability, ["drops a fraction p", "keeps the mean"], "DROP probability"),
+        (randn_mask, ["drops a fraction p", "keeps the mean"], "torch.randn"),
+        (in_place, ["leaves its input unchanged"], "in place"),
+        (same_mask_every_call, ["draws a new mask on every call"], "torch.manual_seed"),
+        (widely_copied, ["keeps X's dtype", "builds its mask on X's device"], ".float()"),
+        (assert_only_validation, ["rejects p outside [0, 1]"], "python -O"),
+        (no_validation, ["rejects p outside [0, 1]"], "accepted silently"),
+        (nan_at_p_one, ["p=1 returns all zeros"], "0/0"),
+        (detached, ["passes gradients"], ".detach()"),
+    ],
+)
+def test_checker_catches_known_mistakes(bad, must_fail, hint, capsys):
+    failed, out = run_checker(bad, capsys)
+    for name in must_fail:
+        assert name in failed, f"{bad.__name__} slipped past '{name}':\n{out}"
+    assert hint in out, f"{bad.__name__}: expected a hint mentioning {hint!r}:\n{out}"
+    assert f"{len(CHECK_NAMES) - len(failed)} of {len(CHECK_NAMES)} checks passed." in out
+
+
+def test_widely_copied_version_is_only_wrong_about_dtype_device_and_validation(capsys):
+    # Its statistics are right: the checker must not cry wolf about them.
+    failed, _ = run_checker(widely_copied, capsys)
+    assert set(failed) == {"keeps X's dtype", "builds its mask on X's device", "rejects p outside [0, 1]"}
+
+
+def test_errors_in_student_code_are_reported_not_raised(capsys):
+    def broken(X, p):
+        raise RuntimeError("boom")
+
+    failed, out = run_checker(broken, capsys)
+    # Every check ran and reported; none crashed the checker. On a CPU-only machine the device
+    # check uses a data-less meta tensor, so an error there that isn't about devices is a skip.
+    device = "builds its mask on X's device"
+    assert [n for n in CHECK_NAMES if n != device] == [n for n in failed if n != device]
+    assert "raised RuntimeError: boom" in out
+    if not torch.cuda.is_available():
+        assert f"– {device}" in out and "0 of 12 checks passed." in out
+
+
+def test_returning_none_gets_a_clear_message(capsys):
+    failed, out = run_checker(lambda X, p: None, capsys)
+    assert "returns a tensor of X's shape" in failed
+    assert "returned NoneType, not a tensor" in out
+
+
+def test_checker_leaves_the_global_rng_alone(capsys):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_dropout_layer(dropout_layer)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_checker_verdict_is_deterministic(capsys):
+    first = run_checker(p_as_keep_probability, capsys)
+    assert run_checker(p_as_keep_probability, capsys) == first
+
+
+def test_checker_rejects_a_non_function():
+    with pytest.raises(TypeError, match="your function"):
+        check_dropout_layer("dropout_layer")
