@@ -8,7 +8,7 @@ Importing it has no side effects: it seeds nothing, downloads nothing, and leave
 scikit-learn, matplotlib and tqdm unimported until a function needs them.
 """
 
-from .checks import CheckResult, check_dropout_layer
+from .checks import Checklist, CheckResult, check_dropout_layer
 from .config import data_dir, fast_mode, get_device, set_seed
 from .data import (
     DATASET_NAMES,
@@ -35,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DATASET_NAMES",
     "CheckResult",
+    "Checklist",
     "Dataset",
     "DatasetFallbackWarning",
     "DatasetUnavailableError",

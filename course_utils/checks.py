@@ -6,11 +6,12 @@ experiments run under a fixed seed in a forked RNG: the verdict is the same on e
 student's own random state is left untouched.
 
     >>> from course_utils import dropout_layer
-    >>> results = check_dropout_layer(dropout_layer)  # doctest: +ELLIPSIS
+    >>> check_dropout_layer(dropout_layer)  # doctest: +ELLIPSIS
     Checking dropout_layer(X, p):
       ✓ returns a tensor of X's shape
     ...
     All 13 checks passed.
+    <checklist: 13 of 13 checks passed>
 """
 
 from __future__ import annotations
@@ -43,6 +44,18 @@ class CheckResult:
         if self.hint and self.passed is False:
             text += f"\n      hint: {self.hint}"
         return text
+
+
+class Checklist(list):
+    """The list of :class:`CheckResult` a checker returns. Its short repr keeps a notebook cell
+    that ends with a checker call from echoing every result a second time."""
+
+    def __repr__(self) -> str:
+        ran = [r for r in self if r.passed is not None]
+        return f"<checklist: {sum(bool(r.passed) for r in ran)} of {len(ran)} checks passed>"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython's display hook
+        printer.text(repr(self))
 
 
 class _Fail(Exception):
@@ -85,9 +98,9 @@ def _error_hint(err: BaseException) -> str:
     return "read the error above: your function raised it on a valid input"
 
 
-def _run_battery(title: str, checks: list[tuple[str, Callable[[], None], str]]) -> list[CheckResult]:
+def _run_battery(title: str, checks: list[tuple[str, Callable[[], None], str]]) -> Checklist:
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    results = []
+    results = Checklist()
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(_SEED)
         for name, run, default_hint in checks:
@@ -135,11 +148,11 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
-def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> list[CheckResult]:
+def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     """Check a student's inverted-dropout function ``fn(X, p)`` (p = drop probability).
 
     Prints a ✓/✗ checklist with a hint under each ✗, and raises ``AssertionError`` naming the
-    failed checks. Returns the list of :class:`CheckResult` when everything passed.
+    failed checks. Returns the :class:`Checklist` of results when everything passed.
 
     >>> def forgot_to_scale(X, p):
     ...     return X * (torch.rand_like(X) > p).to(X.dtype)

@@ -1,0 +1,120 @@
+"""The teaching effects chapters 03 and 04 print and rely on, repeated over several seeds so that
+no lucky seed carries them. Settings mirror the notebooks in fast mode on the offline dataset
+(digits, 5 epochs), which is what CI runs."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils import (
+    Dropout,
+    StandardDropout,
+    bernoulli_mask,
+    dropout_layer,
+    evaluate,
+    fit,
+    load_dataset,
+    mlp,
+    set_seed,
+)
+
+SEEDS = [0, 1, 2]
+EPOCHS = 5
+RATES = [0.2, 0.5]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("digits", seed=0)
+
+
+class ForgotTheScaling(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, X):
+        return X * bernoulli_mask(X, self.p) if self.training else X
+
+
+def train(data, module, seed, optimizer="adam", lr=1e-3):
+    set_seed(seed)
+    model = mlp(data.input_shape, [256, 256], data.num_classes, dropout=RATES, dropout_module=module)
+    fit(model, data, epochs=EPOCHS, lr=lr, optimizer=optimizer, seed=seed, progress=False)
+    return model
+
+
+def test_scratch_layer_and_nn_dropout_reach_similar_accuracy(data):
+    """Chapter 03: our layer in an MLP vs. nn.Dropout, same seeds and SGD settings."""
+    ours, theirs = [], []
+    for seed in SEEDS:
+        for module, accs in [(Dropout, ours), (nn.Dropout, theirs)]:
+            model = train(data, module, seed, optimizer="sgd", lr=0.1)
+            accs.append(evaluate(model, data.X_test, data.y_test)[1])
+    mean_gap = abs(sum(ours) - sum(theirs)) / len(SEEDS)
+    assert mean_gap < 0.05, (ours, theirs)
+    assert min(ours) > 0.6 and min(theirs) > 0.6, "both should learn well beyond chance"
+
+
+def test_standard_and_inverted_train_alike_with_adam_but_not_with_sgd(data):
+    """Chapter 04, section 1: equivalent with Adam; under SGD the standard scheme lags."""
+    adam = {"standard": [], "inverted": []}
+    for seed in SEEDS:
+        for name, module in [("standard", StandardDropout), ("inverted", Dropout)]:
+            adam[name].append(evaluate(train(data, module, seed), data.X_test, data.y_test)[1])
+    assert abs(sum(adam["standard"]) - sum(adam["inverted"])) / len(SEEDS) < 0.05, adam
+    for seed in SEEDS:
+        std = evaluate(train(data, StandardDropout, seed, "sgd", 0.1), data.X_test, data.y_test)[1]
+        inv = evaluate(train(data, Dropout, seed, "sgd", 0.1), data.X_test, data.y_test)[1]
+        assert std < inv, f"seed {seed}: under SGD standard ({std:.3f}) should trail inverted ({inv:.3f})"
+
+
+def _confidence(model, X):
+    model.eval()
+    with torch.no_grad():
+        return F.softmax(model(X), dim=1).max(dim=1).values.mean().item()
+
+
+def test_forgetting_the_scaling_inflates_confidence_but_barely_moves_accuracy(data):
+    """Chapter 04, section 3."""
+    drops = []
+    for seed in SEEDS:
+        buggy = train(data, ForgotTheScaling, seed)
+        fixed = mlp(data.input_shape, [256, 256], data.num_classes, dropout=RATES,
+                    dropout_module=StandardDropout)
+        fixed.load_state_dict(buggy.state_dict())
+        assert _confidence(buggy, data.X_test) > _confidence(fixed, data.X_test) + 0.02
+        drops.append(evaluate(fixed, data.X_test, data.y_test)[1]
+                     - evaluate(buggy, data.X_test, data.y_test)[1])
+    assert abs(sum(drops) / len(drops)) < 0.03, drops
+
+
+def test_forgetting_eval_makes_predictions_disagree(data):
+    """Chapter 04, section 4: train-mode evaluation is noisy; eval() makes it deterministic."""
+    for seed in SEEDS:
+        model = train(data, Dropout, seed)
+        for mode, expect_change in [(model.train, True), (model.eval, False)]:
+            mode()
+            with torch.no_grad():
+                preds = torch.stack([model(data.X_test).argmax(dim=1) for _ in range(10)])
+            changed = (preds != preds[0]).any(dim=0).float().mean().item()
+            assert (changed > 0.02) if expect_change else (changed == 0.0), (seed, changed)
+
+
+def test_placement_matters_only_for_non_relu_activations():
+    """Chapter 04, section 5."""
+    z = torch.randn(10_000)
+    for seed in SEEDS:
+        keep = bernoulli_mask(z, 0.5, generator=torch.Generator().manual_seed(seed))
+        for act, same in [(torch.relu, True), (torch.sigmoid, False), (torch.tanh, False)]:
+            diff = (act(z) * keep / 0.5 - act(z * keep / 0.5)).abs().max().item()
+            assert (diff < 1e-6) if same else (diff > 0.1), (act.__name__, diff)
+
+
+def test_functional_dropout_ignores_eval_unless_told():
+    """Chapter 04, section 4: F.dropout defaults to training=True."""
+    x = torch.ones(1000)
+    assert (F.dropout(x, 0.5) == 0).any()
+    assert torch.equal(F.dropout(x, 0.5, training=False), x)
+    assert torch.equal(dropout_layer(x, 0.5, training=False), x)
