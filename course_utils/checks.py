@@ -215,12 +215,18 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
 
     def p_zero():
         X = _positive((32, 16))
-        out = _call(fn, X, 0.0)
-        if not torch.equal(out, X):
-            raise _Fail(
-                "with p=0 the output differs from X",
-                "p=0 drops nothing: every unit is kept and scaled by 1/(1-0) = 1",
-            )
+        out = _call(fn, X.clone(), 0.0)
+        if torch.equal(out, X):
+            return
+        dropped = (out == 0).double().mean().item()
+        if dropped == 1.0:
+            hint = "p=0 dropped everything: p is the DROP probability, keep where rand >= p"
+        elif dropped > 0.3:
+            hint = (f"p=0 still dropped {dropped:.0%}: if you used torch.randn, the mask needs "
+                    "uniform numbers from torch.rand")
+        else:
+            hint = "p=0 drops nothing: every unit is kept and scaled by 1/(1-0) = 1"
+        raise _Fail("with p=0 the output differs from X", hint)
 
     def p_one():
         X = _positive((32, 16))
@@ -239,7 +245,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     def values():
         p = 0.3
         X = _positive((128, 64), torch.float64)
-        out = _call(fn, X, p).detach().to(torch.float64)
+        out = _call(fn, X.clone(), p).detach().to(torch.float64)  # a copy: X itself stays intact
         kept = out != 0
         if not kept.any():
             raise _Fail("with p=0.3 every output was 0", "keep units where rand > p")
@@ -299,6 +305,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
             (q / p_mv, "you divided by p; divide by the keep probability 1 - p"),
             (p_mv / q, "you kept units with probability p: p is the drop probability"),
             (1 / q, "the mask seems to keep everything; check the comparison with p"),
+            ((1 - _normal_cdf(p_mv)) / q, "torch.randn draws normal numbers; use torch.rand"),
         ]
         hint = "E[mask] = 1 - p, so dividing by (1 - p) restores the mean"
         for r, h in known:
@@ -324,7 +331,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
 
     def fresh_mask():
         X = torch.ones(4096)
-        a, b = _call(fn, X, 0.5), _call(fn, X, 0.5)
+        a, b = _call(fn, X.clone(), 0.5), _call(fn, X.clone(), 0.5)
         if torch.equal(a, b):
             raise _Fail(
                 "two calls with the same input gave the same mask",

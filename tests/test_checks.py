@@ -198,3 +198,17 @@ def test_checker_verdict_is_deterministic(capsys):
 def test_checker_rejects_a_non_function():
     with pytest.raises(TypeError, match="your function"):
         check_dropout_layer("dropout_layer")
+
+
+def test_each_mistake_is_reported_where_it_happens(capsys):
+    # An in-place write must not also show up as wrong values or a repeated mask: each check
+    # works on its own copy of the input, so the student sees one cause, not three symptoms.
+    failed, _ = run_checker(in_place, capsys)
+    assert set(failed) == {"leaves its input unchanged", "passes gradients"}
+    # The first ✗ a student reads names the real mistake.
+    _, out = run_checker(p_as_keep_probability, capsys)
+    first_hint = next(line for line in out.splitlines() if "hint:" in line)
+    assert "DROP probability" in first_hint
+    _, out = run_checker(randn_mask, capsys)
+    first_hint = next(line for line in out.splitlines() if "hint:" in line)
+    assert "torch.rand" in first_hint
