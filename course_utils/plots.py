@@ -53,8 +53,11 @@ def plot_history(histories: Mapping[str, History] | History, *, title: str | Non
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes[1]:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5"
     axes[0, 1].legend(loc="best", fontsize="small")
     if title:
         fig.suptitle(title)
