@@ -98,17 +98,17 @@ def _error_hint(err: BaseException) -> str:
     return "read the error above: your function raised it on a valid input"
 
 
-def _run_battery(title: str, checks: list[tuple[str, Callable[[], None], str]]) -> Checklist:
+def _run_battery(title: str, checks: list[tuple[str, Callable[[], None]]]) -> Checklist:
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     results = Checklist()
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(_SEED)
-        for name, run, default_hint in checks:
+        for name, run in checks:
             try:
                 run()
                 results.append(CheckResult(name, True))
             except _Fail as fail:
-                results.append(CheckResult(name, False, fail.detail, fail.hint or default_hint))
+                results.append(CheckResult(name, False, fail.detail, fail.hint))
             except _Skip as skip:
                 results.append(CheckResult(name, None, f"skipped: {skip}"))
             except Exception as err:  # the student's code raised: report it, keep checking
@@ -391,19 +391,19 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
             )
 
     checks = [
-        ("returns a tensor of X's shape", shape, ""),
-        ("keeps X's dtype (float64, bfloat16)", dtype, ""),
-        ("builds its mask on X's device", device, ""),
-        ("p=0 returns X unchanged", p_zero, ""),
-        ("p=1 returns all zeros, without NaN", p_one, ""),
-        ("every output is 0 or x/(1-p)", values, ""),
-        ("drops a fraction p of the entries (p=0.2 and p=0.8)", drop_fraction, ""),
-        ("keeps the mean: E[h'] = h", mean, ""),
-        ("has variance x²·p/(1-p)", variance, ""),
-        ("draws a new mask on every call", fresh_mask, ""),
-        ("leaves its input unchanged", not_mutated, ""),
-        ("passes gradients as mask/(1-p)", gradient, ""),
-        ("rejects p outside [0, 1] with ValueError", rejects_bad_p, ""),
+        ("returns a tensor of X's shape", shape),
+        ("keeps X's dtype (float64, bfloat16)", dtype),
+        ("builds its mask on X's device", device),
+        ("p=0 returns X unchanged", p_zero),
+        ("p=1 returns all zeros, without NaN", p_one),
+        ("every output is 0 or x/(1-p)", values),
+        ("drops a fraction p of the entries (p=0.2 and p=0.8)", drop_fraction),
+        ("keeps the mean: E[h'] = h", mean),
+        ("has variance x²·p/(1-p)", variance),
+        ("draws a new mask on every call", fresh_mask),
+        ("leaves its input unchanged", not_mutated),
+        ("passes gradients as mask/(1-p)", gradient),
+        ("rejects p outside [0, 1] with ValueError", rejects_bad_p),
     ]
     name = getattr(fn, "__name__", "your function")
     return _run_battery(f"Checking {name}(X, p):", checks)
