@@ -8,7 +8,7 @@ Importing it has no side effects: it seeds nothing, downloads nothing, and leave
 scikit-learn, matplotlib and tqdm unimported until a function needs them.
 """
 
-from .checks import Checklist, CheckResult, check_dropout_layer
+from .checks import Checklist, CheckResult, check_dropconnect, check_dropout_layer
 from .config import data_dir, fast_mode, get_device, set_seed
 from .data import (
     DATASET_NAMES,
@@ -18,11 +18,14 @@ from .data import (
     load_dataset,
 )
 from .dropout import (
+    DropConnectLinear,
     Dropout,
+    MCPrediction,
     StandardDropout,
     bernoulli_mask,
     check_p,
     dropout_layer,
+    mc_predict,
     standard_dropout,
 )
 from .models import mlp
@@ -39,12 +42,15 @@ __all__ = [
     "Dataset",
     "DatasetFallbackWarning",
     "DatasetUnavailableError",
+    "DropConnectLinear",
     "Dropout",
     "History",
+    "MCPrediction",
     "MaskedImages",
     "StandardDropout",
     "batches",
     "bernoulli_mask",
+    "check_dropconnect",
     "check_dropout_layer",
     "check_p",
     "data_dir",
@@ -56,6 +62,7 @@ __all__ = [
     "load_dataset",
     "mask_explorer",
     "mask_images",
+    "mc_predict",
     "mlp",
     "plot_decision_boundary",
     "plot_history",

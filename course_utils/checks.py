@@ -135,6 +135,33 @@ def _first_line(err: BaseException) -> str:
     return text[0][:200] if text else "(no message)"
 
 
+def _other_device() -> torch.device:
+    """A device that exposes masks built on the CPU: the GPU if there is one, else "meta".
+
+    A "meta" tensor has a shape, a dtype and a device but no data, so a CPU-built mask fails
+    on it just as it would on a CUDA tensor, even on a machine without a GPU.
+    """
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("meta")
+
+
+def _run_on_device(run: Callable[[], Tensor], where: torch.device, what: str, hint: str) -> Tensor:
+    try:
+        return run()
+    except (_Fail, _Skip):
+        raise
+    except Exception as err:
+        # "expected device cpu", "same device", ...: any mention of devices means the mask and
+        # the data ended up on different ones.
+        if "device" in str(err).lower():
+            raise _Fail(
+                f"on a {where.type} {what} it raised {type(err).__name__}: {_first_line(err)}",
+                hint,
+            ) from None
+        if where.type == "meta":
+            raise _Skip("your code reads tensor values, which a meta tensor lacks") from None
+        raise
+
+
 def _positive(shape, dtype=torch.float32) -> Tensor:
     # Entries in [0.5, 1.5): never zero, so "output is zero" always means "dropped".
     return (torch.rand(shape) + 0.5).to(dtype)
@@ -185,29 +212,13 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
                 )
 
     def device():
-        if torch.cuda.is_available():
-            where = torch.device("cuda")
-        else:
-            # No GPU here. A "meta" tensor has a shape, a dtype and a device but no data, so it
-            # exposes a mask built on the CPU just like a CUDA tensor would.
-            where = torch.device("meta")
+        where = _other_device()
         X = torch.empty(64, 32, device=where)
-        try:
-            out = _call(fn, X, 0.5)
-        except (_Fail, _Skip):
-            raise
-        except Exception as err:
-            # "expected device cpu", "same device", ...: any mention of devices means the
-            # mask and X ended up on different ones.
-            if "device" in str(err).lower():
-                raise _Fail(
-                    f"on a {where.type} tensor it raised {type(err).__name__}: {_first_line(err)}",
-                    "torch.rand(X.shape) builds the mask on the CPU; use torch.rand_like(X) "
-                    "or torch.rand(X.shape, device=X.device)",
-                ) from None
-            if where.type == "meta":
-                raise _Skip("your function reads tensor values, which a meta tensor lacks") from None
-            raise
+        out = _run_on_device(
+            lambda: _call(fn, X, 0.5), where, "tensor",
+            "torch.rand(X.shape) builds the mask on the CPU; use torch.rand_like(X) "
+            "or torch.rand(X.shape, device=X.device)",
+        )
         if out.device != X.device:
             raise _Fail(
                 f"a {where.type} input came back on {out.device}",
@@ -408,3 +419,294 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     ]
     name = getattr(fn, "__name__", "your function")
     return _run_battery(f"Checking {name}(X, p):", checks)
+
+
+def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
+    """Check a student's DropConnect layer: ``cls(in_features, out_features, p)`` must build a
+    module that behaves like ``nn.Linear`` with each weight dropped with probability ``p`` in
+    training (kept weights scaled by ``1/(1-p)``) and like plain ``nn.Linear`` in eval mode.
+
+    Prints a ✓/✗ checklist with a hint under each ✗, and raises ``AssertionError`` naming the
+    failed checks. Returns the :class:`Checklist` when everything passed.
+
+    >>> from course_utils import DropConnectLinear
+    >>> check_dropconnect(DropConnectLinear)  # doctest: +ELLIPSIS
+    Checking DropConnectLinear(in_features, out_features, p):
+      ✓ has nn.Linear's parameters: weight (out, in), bias (out,)
+    ...
+    All 11 checks passed.
+    <checklist: 11 of 11 checks passed>
+    """
+    if not callable(cls):
+        raise TypeError(f"check_dropconnect needs your layer class, got {type(cls).__name__}")
+    name = getattr(cls, "__name__", "your layer")
+    title = f"Checking {name}(in_features, out_features, p):"
+    F = torch.nn.functional
+
+    def build(n_in: int, n_out: int, p: float, weight: Tensor | None = None) -> torch.nn.Module:
+        layer = cls(n_in, n_out, p)
+        if not isinstance(layer, torch.nn.Module):
+            raise _Fail(
+                f"{name}({n_in}, {n_out}, {p}) built a {type(layer).__name__}, not an nn.Module",
+                "subclass nn.Module (or nn.Linear) and call super().__init__()",
+            )
+        if weight is not None:
+            with torch.no_grad():
+                layer.weight.copy_(weight)
+                if getattr(layer, "bias", None) is not None:
+                    layer.bias.zero_()
+        return layer.train()
+
+    def output(layer: torch.nn.Module, x: Tensor) -> Tensor:
+        out = layer(x)
+        if not isinstance(out, Tensor):
+            raise _Fail(
+                f"forward returned {type(out).__name__}, not a tensor",
+                "forward must return the layer's output; a method without `return` gives None",
+            )
+        expected = (*x.shape[:-1], layer.weight.shape[0])
+        if tuple(out.shape) != expected:
+            raise _Fail(
+                f"an input of shape {tuple(x.shape)} gave shape {tuple(out.shape)}, expected {expected}",
+                "compute F.linear(x, masked_weight, self.bias): x @ W.T has shape (batch, out)",
+            )
+        return out
+
+    def parameters():
+        layer = build(5, 3, 0.5)
+        reference = torch.nn.Linear(5, 3)
+        got = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
+        want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
+        if got != want:
+            raise _Fail(
+                f"state_dict has {got}; nn.Linear(5, 3) has {want}",
+                "keep exactly two Parameters named weight (out, in) and bias (out,) and store the "
+                "mask nowhere (subclassing nn.Linear gives you both)",
+            )
+        if not all(isinstance(getattr(layer, k), torch.nn.Parameter) for k in want):
+            raise _Fail("weight or bias is not an nn.Parameter", "wrap them in nn.Parameter")
+
+    def weight_unchanged():
+        layer = build(30, 20, 0.5)
+        weight, before = layer.weight, layer.weight.detach().clone()
+        output(layer, _positive((8, 30)))
+        if layer.weight is not weight:
+            raise _Fail(
+                "forward replaced self.weight with a new tensor",
+                "never assign to self.weight in forward; compute masked = self.weight * mask "
+                "and use it in F.linear",
+            )
+        if not torch.equal(layer.weight.detach(), before):
+            raise _Fail(
+                "the weight changed during forward: it was masked in place",
+                "self.weight.data *= mask (or .mul_) destroys the dropped weights for good; "
+                "use a new tensor: self.weight * mask",
+            )
+
+    def grad_zeros():
+        p = 0.5
+        layer = build(200, 300, p)
+        output(layer, _positive((16, 200))).sum().backward()
+        grad = layer.weight.grad
+        if grad is None:
+            raise _Fail(
+                "weight.grad is None after backward",
+                "the output must depend on self.weight through autograd: no .data, .detach() "
+                "or torch.no_grad() in forward",
+            )
+        frac = (grad == 0).double().mean().item()
+        n = grad.numel()
+        tol = 5 * math.sqrt(p * (1 - p) / n)
+        if _close(frac, p, tol):
+            return
+        if frac < 0.05:
+            hint = ("almost no weight got a zero gradient, so the weights were not dropped: mask the weight "
+                    "matrix (shape (out, in)), not the input or the output")
+        elif frac > 0.9:
+            hint = "almost every gradient is zero: is the mask keeping anything?"
+        else:
+            hint = "drop each weight independently: mask = torch.rand_like(self.weight) > p"
+        raise _Fail(f"with p={p}, {frac:.3f} of weight.grad is exactly zero (expected {p} ± {tol:.3f})", hint)
+
+    n_in, n_out, p_mv, passes = 50, 20, 0.3, 4000
+    samples = {}
+
+    def draws() -> tuple[Tensor, Tensor, Tensor]:
+        # Drawn once, inside the battery's forked RNG, and shared by the mean and variance checks.
+        if "out" not in samples:
+            # Positive weights: with zero-mean ones, masking whole outputs would give the
+            # same variance on average over the units and slip through.
+            W = _positive((n_out, n_in)) / n_in
+            x = _positive((1, n_in))
+            layer = build(n_in, n_out, p_mv, W)
+            with torch.no_grad():
+                samples["out"] = torch.cat([output(layer, x) for _ in range(passes)]).double()
+            samples["mean"] = F.linear(x, W).double()[0]
+            samples["var"] = (F.linear(x * x, W * W) * p_mv / (1 - p_mv)).double()[0]
+        return samples["out"], samples["mean"], samples["var"]
+
+    def mean():
+        out, mean_theory, var_theory = draws()
+        z = (out.mean(0) - mean_theory) / (var_theory / passes).sqrt()
+        if z.abs().max().item() <= 5.5:
+            return
+        # Least squares: by which factor are the measured means off?
+        ratio = (out.mean(0) @ mean_theory / (mean_theory @ mean_theory)).item()
+        q = 1 - p_mv
+        known = [
+            (q, "kept weights were not scaled: divide the masked weight by (1 - p)"),
+            (q / p_mv, "you divided by p; divide by the keep probability 1 - p"),
+            (p_mv / q, "you kept weights with probability p: p is the DROP probability"),
+        ]
+        hint = "E[mask] = 1 - p, so masked_weight = weight * mask / (1 - p) keeps the mean"
+        for r, h in known:
+            if _close(ratio, r, 0.05):
+                hint = h
+                break
+        raise _Fail(
+            f"averaged over {passes} passes the output is {ratio:.3f}× F.linear(x, W, b), "
+            f"expected 1 (p={p_mv})",
+            hint,
+        )
+
+    def variance():
+        out, _, var_theory = draws()
+        ratio = (out.var(0) / var_theory).mean().item()
+        # Each variance estimate has relative error about sqrt(2/passes); 20 units average it.
+        tol = 5 * math.sqrt(2 / (passes * n_out)) * 2
+        if _close(ratio, 1.0, tol):
+            return
+        if ratio < 1e-6:
+            hint = "the output never changes in train mode: is the mask applied in forward?"
+        else:
+            hint = ("drop each weight independently (mask of shape (out, in)); masking whole "
+                    "outputs or rows gives a different variance")
+        raise _Fail(
+            f"Var[output] is {ratio:.2f}× the theory p/(1-p)·Σ W²x² (p={p_mv})", hint
+        )
+
+    def one_hot():
+        p, out_features = 0.5, 400
+        layer = build(10, out_features, p, torch.ones(out_features, 10))
+        x1 = torch.zeros(1, 10)
+        x1[0, 3] = 1.0
+        with torch.no_grad():
+            outs = torch.cat([output(layer, x1) for _ in range(20)])
+        dropped = (outs == 0).double().mean(1)  # per pass: the fraction of output units dropped
+        if ((dropped == 0) | (dropped == 1)).all():
+            raise _Fail(
+                "with a one-hot input, every pass kept or dropped all output units together",
+                "that is dropout on the input: DropConnect drops W[o, i] separately for every "
+                "output o, so the mask needs the weight's shape (out, in)",
+            )
+        frac = dropped.mean().item()
+        tol = 5 * math.sqrt(p * (1 - p) / outs.numel())
+        if not _close(frac, p, tol):
+            raise _Fail(
+                f"a one-hot input lost {frac:.3f} of its connections (expected {p} ± {tol:.3f})",
+                "drop each weight with probability p",
+            )
+
+    def fresh_mask():
+        layer = build(40, 30, 0.5)
+        x2 = _positive((4, 40))
+        with torch.no_grad():
+            a, b = output(layer, x2), output(layer, x2)
+        if torch.equal(a, b):
+            raise _Fail(
+                "two training-mode calls gave the same output",
+                "draw a new mask in every forward, not once in __init__",
+            )
+
+    def eval_mode():
+        layer = build(30, 20, 0.5).eval()
+        x2 = _positive((8, 30))
+        with torch.no_grad():
+            a, b = output(layer, x2), output(layer, x2)
+            expected = F.linear(x2, layer.weight, layer.bias)
+        if not torch.equal(a, b):
+            raise _Fail("two eval-mode calls differ", "in eval mode (not self.training) use no mask")
+        if not torch.allclose(a, expected, rtol=1e-5, atol=1e-6):
+            ratio = (a.sum() / expected.sum()).item()
+            raise _Fail(
+                f"eval output is {ratio:.3f}× nn.Linear's",
+                "with inverted scaling (divide by 1 - p while training), eval is exactly "
+                "F.linear(x, self.weight, self.bias)",
+            )
+
+    def p_zero():
+        layer = build(30, 20, 0.0)
+        x2 = _positive((8, 30))
+        with torch.no_grad():
+            out = output(layer, x2)
+        if not torch.allclose(out, F.linear(x2, layer.weight, layer.bias), rtol=1e-5, atol=1e-6):
+            raise _Fail("with p=0 the training output differs from nn.Linear",
+                        "p is the DROP probability: p=0 keeps every weight")
+
+    def dtype_device():
+        layer = build(16, 8, 0.5).to(torch.float64)
+        out = output(layer, _positive((4, 16), torch.float64))
+        if out.dtype != torch.float64:
+            raise _Fail(
+                f"a float64 layer gave {out.dtype} outputs",
+                "build the mask like the weight: torch.rand_like(self.weight) > p, then "
+                ".to(self.weight.dtype)",
+            )
+        where = _other_device()
+        out = _run_on_device(
+            lambda: output(build(16, 8, 0.5).to(where), torch.empty(4, 16, device=where)),
+            where, "layer",
+            "torch.rand(shape) builds the mask on the CPU; use torch.rand_like(self.weight)",
+        )
+        if out.device != where:
+            raise _Fail(f"a {where.type} layer gave outputs on {out.device}",
+                        "build the mask on self.weight.device")
+
+    def rejects_bad_p():
+        for bad in (1.5, -0.1):
+            try:
+                cls(4, 3, bad)
+            except ValueError:
+                continue
+            except AssertionError:
+                raise _Fail(
+                    f"p={bad} raised AssertionError",
+                    "asserts vanish under python -O; raise ValueError in __init__",
+                ) from None
+            except Exception as err:
+                raise _Fail(
+                    f"p={bad} raised {type(err).__name__}: {_first_line(err)}",
+                    "a bad p is a bad value: raise ValueError saying 0 <= p <= 1",
+                ) from None
+            raise _Fail(f"{name}(4, 3, p={bad}) was accepted",
+                        "validate p in __init__: if not 0 <= p <= 1: raise ValueError(...)")
+
+    checks = [
+        ("has nn.Linear's parameters: weight (out, in), bias (out,)", parameters),
+        ("never changes the weight in forward (no in-place masking)", weight_unchanged),
+        ("weight.grad exists and a fraction p of it is exactly 0", grad_zeros),
+        ("keeps the mean: E[output] = F.linear(x, W, b)", mean),
+        ("has variance p/(1-p)·Σ W²x²", variance),
+        ("drops each output unit's connections independently (one-hot input)", one_hot),
+        ("draws a new mask on every training call", fresh_mask),
+        ("eval mode is deterministic and equals nn.Linear", eval_mode),
+        ("p=0 is plain nn.Linear", p_zero),
+        ("keeps the weight's dtype and device", dtype_device),
+        ("rejects p outside [0, 1] with ValueError", rejects_bad_p),
+    ]
+    # A class that cannot even be built would fail every check with the same error: say it once.
+    try:
+        with torch.random.fork_rng(devices=[]):  # building initializes weights: keep the RNG as it was
+            build(5, 3, 0.5)
+    except Exception as err:
+        detail = err.detail if isinstance(err, _Fail) else f"raised {type(err).__name__}: {_first_line(err)}"
+        hint = err.hint if isinstance(err, _Fail) else (
+            "the checker calls cls(in_features, out_features, p); check __init__'s arguments "
+            "and that it calls super().__init__()"
+        )
+
+        def construct():
+            raise _Fail(detail, hint)
+
+        checks = [(f"can be built as {name}(5, 3, 0.5)", construct)]
+    return _run_battery(title, checks)

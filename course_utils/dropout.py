@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -192,3 +193,246 @@ class StandardDropout(_RateLayer):
 
     def forward(self, X: Tensor) -> Tensor:
         return standard_dropout(X, self.p, training=self.training)
+
+
+class DropConnectLinear(nn.Linear):
+    """A linear layer with DropConnect (Wan et al., 2013): in training, each **weight** is
+    dropped with probability ``p``; dropout drops whole activations instead.
+
+    It is an ``nn.Linear`` with the same ``weight`` and ``bias`` Parameters and state_dict keys,
+    so checkpoints move between the two. The course uses the inverted convention of
+    :func:`dropout_layer`: kept weights are scaled by ``1 / (1 - p)`` while training, so
+    ``eval()`` mode needs no rescaling and computes exactly ``nn.Linear``'s output (the
+    mean-weight approximation of the paper's inference). The bias is never dropped.
+
+    Args:
+        p: probability of dropping each weight.
+        per_example: ``False`` (default) draws one weight mask per forward pass, shared by
+            the batch: one extra weight-sized tensor. ``True`` draws a separate mask for every
+            example, as in the paper. That costs a ``(batch, out, in)`` tensor, e.g. 512 MB for
+            a 1024×1024 layer at batch 128 in float32.
+
+    The mask multiplies the weight inside ``forward`` and is never written into the
+    Parameter, so the optimizer always updates the full weight matrix.
+
+    >>> layer = DropConnectLinear(4, 3, p=0.5)
+    >>> sorted(layer.state_dict()) == sorted(nn.Linear(4, 3).state_dict())
+    True
+    >>> x = torch.ones(2, 4)
+    >>> torch.equal(layer.eval()(x), nn.functional.linear(x, layer.weight, layer.bias))
+    True
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        p: float = 0.5,
+        *,
+        per_example: bool = False,
+        bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ):
+        for label, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"{label} must be a positive int, got {n!r}")
+        if not isinstance(per_example, bool):
+            raise TypeError(f"per_example must be True or False, got {per_example!r}")
+        super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        self.p = check_p(p)
+        self.per_example = per_example
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, p={self.p}, per_example={self.per_example}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return nn.functional.linear(x, self.weight, self.bias)
+        if self.per_example:
+            return self._forward_per_example(x)
+        # One mask of the weight's shape, device and dtype; scaling the (fresh) mask in place
+        # is safe and saves a weight-sized temporary.
+        mask = bernoulli_mask(self.weight, self.p)
+        if self.p < 1.0:
+            mask.mul_(1.0 / (1.0 - self.p))
+        return nn.functional.linear(x, self.weight * mask, self.bias)
+
+    def _forward_per_example(self, x: Tensor) -> Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"expected inputs with {self.in_features} features in the last dimension, "
+                f"got shape {tuple(x.shape)}"
+            )
+        rows = x.reshape(-1, self.in_features)
+        masks = bernoulli_mask(
+            (rows.shape[0], *self.weight.shape), self.p, device=x.device, dtype=self.weight.dtype
+        )
+        if self.p < 1.0:
+            masks.mul_(1.0 / (1.0 - self.p))
+        # out[n, o] = sum_i x[n, i] * W[o, i] * mask[n, o, i]
+        out = torch.einsum("ni,noi->no", rows, masks * self.weight)
+        if self.bias is not None:
+            out = out + self.bias
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+    @torch.no_grad()
+    def moments(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and variance of the training-mode output for input ``x``, over the weight masks.
+
+        Each output is a sum of many independent dropped terms, which is why the paper
+        approximates it by a Gaussian with these two moments (see :meth:`sample_gaussian`).
+        With kept weights scaled by ``1/(1-p)``: mean ``x @ W.T + b`` and variance
+        ``p/(1-p) * (x**2) @ (W**2).T``.
+
+        >>> layer = DropConnectLinear(2, 1, p=0.5, bias=False)
+        >>> _ = layer.weight.data.fill_(1.0)
+        >>> layer.moments(torch.tensor([[1.0, 2.0]]))
+        (tensor([[3.]]), tensor([[5.]]))
+        """
+        if self.p == 1.0:
+            # Every weight is dropped: the output is the bias, with no randomness left.
+            mean = nn.functional.linear(x, torch.zeros_like(self.weight), self.bias)
+            return mean, torch.zeros_like(mean)
+        mean = nn.functional.linear(x, self.weight, self.bias)
+        var = nn.functional.linear(x * x, self.weight * self.weight) * (self.p / (1.0 - self.p))
+        return mean, var
+
+    @torch.no_grad()
+    def sample_gaussian(
+        self, x: Tensor, samples: int, *, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """``samples`` draws of the pre-activation from the moment-matched Gaussian of
+        :meth:`moments`, shape ``(samples, *output_shape)``: the sampling inference of Wan et
+        al. (2013). Pass them through the activation and average to predict.
+
+        >>> layer = DropConnectLinear(3, 2, p=0.5)
+        >>> layer.sample_gaussian(torch.ones(4, 3), samples=10).shape
+        torch.Size([10, 4, 2])
+        """
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be a positive int, got {samples!r}")
+        mean, var = self.moments(x)
+        noise = torch.randn(
+            (samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype
+        )
+        return mean + noise * var.sqrt()
+
+
+def _is_stochastic(module: nn.Module) -> bool:
+    # The layers whose train() mode means "random": PyTorch's dropout family (Dropout,
+    # Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout) and this module's own layers.
+    return isinstance(module, (nn.modules.dropout._DropoutNd, _RateLayer, DropConnectLinear))
+
+
+@dataclass
+class MCPrediction:
+    """What :func:`mc_predict` returns. For ``N`` inputs, ``C`` outputs and ``T`` passes:
+
+    - ``mean``: the predictive mean, ``(N, C)``: averaged softmax probabilities (classify) or
+      averaged outputs (regress);
+    - ``variance``: the variance of the same quantity over the passes, ``(N, C)``;
+    - ``entropy``: the entropy of ``mean`` in nats, ``(N,)`` (classify only, else None);
+    - ``mutual_information``: entropy minus the passes' mean entropy, ``(N,)``: the part of the
+      uncertainty that comes from disagreement between the masks (classify only);
+    - ``samples``: every pass, ``(T, N, C)``, when asked for with ``keep_samples=True``.
+    """
+
+    mean: Tensor
+    variance: Tensor
+    entropy: Tensor | None
+    mutual_information: Tensor | None
+    samples: Tensor | None
+    T: int
+
+
+def _entropy(probs: Tensor) -> Tensor:
+    # xlogy gives 0 * log 0 = 0, so a confident prediction has entropy 0 rather than NaN.
+    return -torch.special.xlogy(probs, probs).sum(dim=-1)
+
+
+@torch.no_grad()
+def mc_predict(
+    model: nn.Module,
+    X: Tensor,
+    T: int = 50,
+    *,
+    task: str = "classify",
+    batch_size: int = 1024,
+    keep_samples: bool = False,
+) -> MCPrediction:
+    """Monte Carlo dropout (Gal & Ghahramani, 2016): ``T`` forward passes with the dropout
+    layers **on** and everything else in eval mode, then the mean and the spread.
+
+    Only the dropout-like modules (``nn.Dropout`` and its relatives, the course's ``Dropout``,
+    ``StandardDropout`` and ``DropConnectLinear``) are switched to train mode; BatchNorm keeps
+    using its running statistics and is not updated. Every module's train/eval flag is put
+    back afterwards, even if a pass fails.
+
+    Args:
+        T: number of stochastic passes; each one draws fresh masks.
+        task: ``"classify"`` (the model returns logits; probabilities are averaged) or
+            ``"regress"`` (the model's outputs are averaged as they are).
+        batch_size: inputs per forward pass, to bound memory; it does not change the result.
+        keep_samples: also return every pass (``T`` times the memory of ``mean``).
+
+    >>> net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))
+    >>> pred = mc_predict(net, torch.randn(5, 4), T=20)
+    >>> pred.mean.shape, pred.entropy.shape
+    (torch.Size([5, 3]), torch.Size([5]))
+    >>> net.training  # a fresh module is in train mode, and mc_predict leaves it so
+    True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(X, Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T (the number of passes) must be a positive int, got {T!r}")
+    if task not in ("classify", "regress"):
+        raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if len(X) == 0:
+        raise ValueError("X is empty: nothing to predict")
+    stochastic = [m for m in model.modules() if _is_stochastic(m)]
+    if not stochastic:
+        raise ValueError(
+            "the model has no dropout layers, so all T passes would be identical; "
+            "MC dropout needs nn.Dropout (or DropConnectLinear) layers in the model"
+        )
+
+    modes = {m: m.training for m in model.modules()}
+    device = next((t.device for t in model.parameters()), X.device)
+    means, variances, entropies, infos, kept = [], [], [], [], []
+    try:
+        model.eval()
+        for m in stochastic:
+            m.train()
+        for start in range(0, len(X), batch_size):
+            xb = X[start : start + batch_size].to(device)
+            passes = torch.stack([model(xb) for _ in range(T)])  # (T, B, C)
+            if task == "classify":
+                passes = passes.softmax(dim=-1)
+            mean = passes.mean(dim=0)
+            means.append(mean)
+            variances.append(passes.var(dim=0, correction=0))
+            if task == "classify":
+                entropy = _entropy(mean)
+                entropies.append(entropy)
+                # Clamp: rounding can leave the difference a hair below zero.
+                infos.append((entropy - _entropy(passes).mean(dim=0)).clamp_min(0.0))
+            if keep_samples:
+                kept.append(passes)
+    finally:
+        for m, was_training in modes.items():
+            m.training = was_training
+    classify = task == "classify"
+    return MCPrediction(
+        mean=torch.cat(means),
+        variance=torch.cat(variances),
+        entropy=torch.cat(entropies) if classify else None,
+        mutual_information=torch.cat(infos) if classify else None,
+        samples=torch.cat(kept, dim=1) if keep_samples else None,
+        T=T,
+    )

@@ -1,0 +1,304 @@
+"""DropConnectLinear and its checker. Statistics are checked in bands, never exact masks."""
+
+import functools
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils import DropConnectLinear, check_dropconnect
+
+
+def layer_with(weight, p, **kwargs):
+    layer = DropConnectLinear(weight.shape[1], weight.shape[0], p, **kwargs)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.zero_()
+    return layer
+
+
+def test_same_parameters_and_state_dict_as_linear():
+    torch.manual_seed(0)
+    dc = DropConnectLinear(6, 4, 0.5)
+    lin = nn.Linear(6, 4)
+    assert isinstance(dc, nn.Linear)
+    assert [n for n, _ in dc.named_parameters()] == [n for n, _ in lin.named_parameters()]
+    lin.load_state_dict(dc.state_dict())  # checkpoints move both ways
+    dc.load_state_dict(lin.state_dict())
+    assert "p=0.5" in repr(dc) and "per_example=False" in repr(dc)
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_forward_never_writes_into_the_weight(per_example):
+    torch.manual_seed(0)
+    dc = DropConnectLinear(20, 10, 0.5, per_example=per_example)
+    before = dc.weight.detach().clone()
+    out = dc(torch.randn(8, 20))
+    assert torch.equal(dc.weight.detach(), before)
+    out.sum().backward()
+    assert dc.weight.grad is not None
+
+
+def test_per_batch_mask_zeros_a_fraction_p_of_the_gradient():
+    torch.manual_seed(0)
+    p = 0.3
+    dc = DropConnectLinear(200, 300, p)
+    dc(torch.rand(16, 200) + 0.5).sum().backward()
+    frac = (dc.weight.grad == 0).double().mean().item()
+    assert abs(frac - p) < 5 * math.sqrt(p * (1 - p) / dc.weight.numel())
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_mean_and_variance_match_theory(per_example):
+    torch.manual_seed(0)
+    p, n = 0.4, 4000
+    W = torch.randn(10, 30, dtype=torch.float64)
+    dc = layer_with(W, p, per_example=per_example).double()
+    x = torch.rand(1, 30, dtype=torch.float64) + 0.5
+    with torch.no_grad():
+        if per_example:  # one forward: every row gets its own mask
+            outs = dc(x.expand(n, 30))
+        else:
+            outs = torch.cat([dc(x) for _ in range(n)])
+    mean, var = dc.moments(x)
+    z = (outs.mean(0) - mean[0]) / (var[0] / n).sqrt()
+    assert z.abs().max() < 5
+    assert abs((outs.var(0) / var[0]).mean().item() - 1) < 0.05
+
+
+def test_per_example_masks_differ_within_a_batch_and_per_batch_ones_do_not():
+    torch.manual_seed(0)
+    x = torch.ones(2, 50)
+    shared = DropConnectLinear(50, 20, 0.5)(x)
+    own = DropConnectLinear(50, 20, 0.5, per_example=True)(x)
+    assert torch.allclose(shared[0], shared[1])  # one mask: identical rows (up to rounding)
+    assert not torch.allclose(own[0], own[1])
+
+
+def test_per_example_keeps_leading_dimensions():
+    dc = DropConnectLinear(5, 3, 0.5, per_example=True)
+    assert dc(torch.ones(2, 4, 5)).shape == (2, 4, 3)
+    with pytest.raises(ValueError, match="5 features"):
+        dc(torch.ones(2, 4))
+
+
+def test_eval_is_deterministic_and_equals_linear():
+    torch.manual_seed(0)
+    dc = DropConnectLinear(12, 5, 0.5).eval()
+    x = torch.randn(3, 12)
+    assert torch.equal(dc(x), dc(x))
+    assert torch.equal(dc(x), F.linear(x, dc.weight, dc.bias))
+
+
+def test_edges_p_zero_and_p_one():
+    torch.manual_seed(0)
+    x = torch.randn(3, 12)
+    dc = DropConnectLinear(12, 5, 0.0)
+    assert torch.equal(dc(x), F.linear(x, dc.weight, dc.bias))
+    for per_example in (False, True):
+        dc = DropConnectLinear(12, 5, 1.0, per_example=per_example)
+        out = dc(x)
+        assert not out.isnan().any()
+        assert torch.allclose(out, dc.bias.expand(3, 5))
+    mean, var = dc.moments(x)
+    assert torch.equal(var, torch.zeros_like(var)) and torch.allclose(mean, dc.bias.expand(3, 5))
+
+
+def test_follows_dtype_and_device():
+    dc = DropConnectLinear(8, 4, 0.5).to(torch.float64)
+    assert dc(torch.randn(2, 8, dtype=torch.float64)).dtype == torch.float64
+    meta = DropConnectLinear(8, 4, 0.5, device="meta")
+    assert meta(torch.empty(2, 8, device="meta")).device.type == "meta"
+    meta_pe = DropConnectLinear(8, 4, 0.5, per_example=True, device="meta")
+    assert meta_pe(torch.empty(2, 8, device="meta")).device.type == "meta"
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        DropConnectLinear(4, 3, 1.5)
+    with pytest.raises(ValueError, match="in_features"):
+        DropConnectLinear(0, 3, 0.5)
+    with pytest.raises(TypeError, match="per_example"):
+        DropConnectLinear(4, 3, 0.5, per_example="yes")
+    with pytest.raises(ValueError, match="samples"):
+        DropConnectLinear(4, 3, 0.5).sample_gaussian(torch.ones(1, 4), samples=0)
+
+
+def test_gaussian_samples_have_the_moments():
+    torch.manual_seed(0)
+    dc = DropConnectLinear(30, 4, 0.5)
+    x = torch.rand(2, 30)
+    draws = dc.sample_gaussian(x, 20_000, generator=torch.Generator().manual_seed(0))
+    mean, var = dc.moments(x)
+    assert draws.shape == (20_000, 2, 4)
+    assert torch.allclose(draws.mean(0), mean, atol=5 * var.max().sqrt().item() / math.sqrt(20_000))
+    assert torch.allclose(draws.var(0), var, rtol=0.1)
+
+
+# --- check_dropconnect ---------------------------------------------------------------------
+
+
+def test_reference_passes_the_checker(capsys):
+    result = check_dropconnect(DropConnectLinear)
+    assert all(r.passed for r in result) and len(result) == 11
+    assert "All 11 checks passed." in capsys.readouterr().out
+
+
+def test_per_example_reference_fails_only_the_per_batch_gradient_check(capsys):
+    # The gradient check is about the default per-batch mask: with a mask per example, the
+    # batch's gradients add up and hardly any entry stays exactly zero.
+    with pytest.raises(AssertionError, match="1 of 11 checks failed: weight.grad exists"):
+        check_dropconnect(functools.partial(DropConnectLinear, per_example=True))
+
+
+def test_checker_leaves_the_global_rng_alone():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    check_dropconnect(DropConnectLinear)
+    assert torch.equal(torch.rand(3), expected)
+
+
+class _Base(nn.Linear):
+    """A starting point for the wrong implementations below."""
+
+    def __init__(self, in_features, out_features, p):
+        super().__init__(in_features, out_features)
+        if not 0 <= p <= 1:
+            raise ValueError("p must be in [0, 1]")
+        self.p = p
+
+    def mask(self):
+        return (torch.rand_like(self.weight) >= self.p).to(self.weight.dtype)
+
+
+class InPlace(_Base):
+    def forward(self, x):
+        if self.training:
+            self.weight.data *= self.mask() / (1 - self.p)
+        return F.linear(x, self.weight, self.bias)
+
+
+class Reassigned(_Base):
+    def forward(self, x):
+        if self.training:
+            self.weight = nn.Parameter(self.weight * self.mask() / (1 - self.p))
+        return F.linear(x, self.weight, self.bias)
+
+
+class InputDropout(_Base):
+    def forward(self, x):
+        if self.training:
+            x = x * (torch.rand_like(x) >= self.p) / (1 - self.p)
+        return F.linear(x, self.weight, self.bias)
+
+
+class OutputDropout(_Base):
+    def forward(self, x):
+        out = F.linear(x, self.weight)
+        if self.training:
+            out = out * (torch.rand_like(out) >= self.p) / (1 - self.p)
+        return out + self.bias
+
+
+class Unscaled(_Base):
+    def forward(self, x):
+        w = self.weight * self.mask() if self.training else self.weight
+        return F.linear(x, w, self.bias)
+
+
+class SwappedKeep(_Base):
+    def forward(self, x):
+        if not self.training:
+            return F.linear(x, self.weight, self.bias)
+        keep = (torch.rand_like(self.weight) < self.p).to(self.weight.dtype)
+        return F.linear(x, self.weight * keep / (1 - self.p), self.bias)
+
+
+class MaskAlsoInEval(_Base):
+    def forward(self, x):
+        return F.linear(x, self.weight * self.mask() / (1 - self.p), self.bias)
+
+
+class MaskFromInit(_Base):
+    def __init__(self, in_features, out_features, p):
+        super().__init__(in_features, out_features, p)
+        self.register_buffer("fixed", self.mask())
+
+    def forward(self, x):
+        w = self.weight * self.fixed / (1 - self.p) if self.training else self.weight
+        return F.linear(x, w, self.bias)
+
+
+class CpuMask(_Base):
+    def forward(self, x):
+        if not self.training:
+            return F.linear(x, self.weight, self.bias)
+        mask = (torch.rand(self.weight.shape) >= self.p).float()
+        return F.linear(x, self.weight * mask / (1 - self.p), self.bias)
+
+
+class Detached(_Base):
+    def forward(self, x):
+        w = self.weight.detach() * self.mask() / (1 - self.p) if self.training else self.weight
+        return F.linear(x, w, self.bias)
+
+
+class AssertsP(nn.Linear):
+    def __init__(self, in_features, out_features, p):
+        super().__init__(in_features, out_features)
+        assert 0 <= p <= 1
+        self.p = p
+
+    forward = DropConnectLinear.forward
+
+
+class WrongSignature(_Base):
+    def __init__(self, p, in_features, out_features):
+        super().__init__(in_features, out_features, p)
+
+
+@pytest.mark.parametrize(
+    "bad, failing",
+    [
+        (InPlace, "never changes the weight"),
+        (Reassigned, "never changes the weight"),
+        (InputDropout, "one-hot input"),
+        (InputDropout, "fraction p of it is exactly 0"),
+        (OutputDropout, "has variance"),
+        (Unscaled, "keeps the mean"),
+        (SwappedKeep, "keeps the mean"),
+        (MaskAlsoInEval, "eval mode"),
+        (MaskFromInit, "new mask on every training call"),
+        (MaskFromInit, "nn.Linear's parameters"),
+        (CpuMask, "dtype and device"),
+        (Detached, "weight.grad exists"),
+        (AssertsP, "rejects p outside"),
+        (WrongSignature, "can be built"),
+    ],
+)
+def test_checker_catches_bad_implementations(bad, failing, capsys):
+    with pytest.raises(AssertionError, match="checks failed") as err:
+        check_dropconnect(bad)
+    assert failing in str(err.value), str(err.value)
+    assert "hint:" in capsys.readouterr().out
+
+
+def test_checker_hints_name_the_mistake(capsys):
+    expectations = {
+        Unscaled: "divide the masked weight by (1 - p)",
+        InputDropout: "dropout on the input",
+        InPlace: "in place",
+        CpuMask: "torch.rand_like(self.weight)",
+    }
+    for bad, hint in expectations.items():
+        with pytest.raises(AssertionError):
+            check_dropconnect(bad)
+        assert hint in capsys.readouterr().out, bad.__name__
+
+
+def test_checker_rejects_a_non_callable():
+    with pytest.raises(TypeError, match="layer class"):
+        check_dropconnect(42)
