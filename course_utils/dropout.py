@@ -209,8 +209,9 @@ class DropConnectLinear(nn.Linear):
         p: probability of dropping each weight.
         per_example: ``False`` (default) draws one weight mask per forward pass, shared by
             the batch: one extra weight-sized tensor. ``True`` draws a separate mask for every
-            example, as in the paper. That costs a ``(batch, out, in)`` tensor, e.g. 512 MB for
-            a 1024×1024 layer at batch 128 in float32.
+            example, as in the paper. The masks alone are a ``(batch, out, in)`` tensor, 512 MiB
+            for a 1024×1024 layer at batch 128 in float32, and building and applying them
+            briefly takes a few times that.
 
     The mask multiplies the weight inside ``forward`` and is never written into the
     Parameter, so the optimizer always updates the full weight matrix.
@@ -367,13 +368,18 @@ def mc_predict(
     Only the dropout-like modules (``nn.Dropout`` and its relatives, the course's ``Dropout``,
     ``StandardDropout`` and ``DropConnectLinear``) are switched to train mode; BatchNorm keeps
     using its running statistics and is not updated. Every module's train/eval flag is put
-    back afterwards, even if a pass fails.
+    back afterwards, even if a pass fails. Dropout called as a function inside ``forward``
+    (``F.dropout(x, p, training=self.training)``) follows its module's flag, which stays in
+    eval mode: such a model needs its dropout as modules to work here. The results live on
+    the model's device.
 
     Args:
         T: number of stochastic passes; each one draws fresh masks.
         task: ``"classify"`` (the model returns logits; probabilities are averaged) or
             ``"regress"`` (the model's outputs are averaged as they are).
-        batch_size: inputs per forward pass, to bound memory; it does not change the result.
+        batch_size: inputs per forward pass, to bound memory. Each input's predictive
+            distribution does not depend on it; it only decides which inputs share a mask in
+            layers that draw one mask per batch (``DropConnectLinear``'s default).
         keep_samples: also return every pass (``T`` times the memory of ``mean``).
 
     >>> net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 3))

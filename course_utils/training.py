@@ -186,6 +186,8 @@ def fit(
         train_metrics: ``"eval"`` measures training loss/accuracy after each epoch in eval mode,
             the fair number to compare with validation; ``"running"`` averages the mini-batches
             as they were trained (free, but dropout noise and mid-epoch weights are mixed in).
+            ``History.seconds`` counts everything in the epoch, so with ``"running"`` it is
+            mostly training time, the number to compare when timing models.
 
     >>> from course_utils import load_dataset
     >>> data = load_dataset("moons", train_size=64)
