@@ -162,6 +162,27 @@ def _run_on_device(run: Callable[[], Tensor], where: torch.device, what: str, hi
         raise
 
 
+def _expect_value_error(
+    call: Callable[[float], object],
+    *,
+    assert_hint: str,
+    other_hint: str,
+    accepted: Callable[[float, object], tuple[str, str]],
+) -> None:
+    """Fail unless ``call(p)`` raises ValueError for p=1.5 and p=-0.1. ``accepted(p, result)``
+    gives the detail and hint when a bad p passes silently."""
+    for bad in (1.5, -0.1):
+        try:
+            result = call(bad)
+        except ValueError:
+            continue
+        except AssertionError:
+            raise _Fail(f"p={bad} raised AssertionError", assert_hint) from None
+        except Exception as err:
+            raise _Fail(f"p={bad} raised {type(err).__name__}: {_first_line(err)}", other_hint) from None
+        raise _Fail(*accepted(bad, result))
+
+
 def _positive(shape, dtype=torch.float32) -> Tensor:
     # Entries in [0.5, 1.5): never zero, so "output is zero" always means "dropped".
     return (torch.rand(shape) + 0.5).to(dtype)
@@ -380,27 +401,19 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
 
     def rejects_bad_p():
         X = _positive((8,))
-        for bad in (1.5, -0.1):
-            try:
-                out = fn(X, bad)
-            except ValueError:
-                continue
-            except AssertionError:
-                raise _Fail(
-                    f"p={bad} raised AssertionError",
-                    "`assert` is for internal bugs and vanishes under python -O, so p=1.5 would "
-                    "then pass silently; use `if not 0 <= p <= 1: raise ValueError(...)`",
-                ) from None
-            except Exception as err:
-                raise _Fail(
-                    f"p={bad} raised {type(err).__name__}: {_first_line(err)}",
-                    "a bad p is a bad value: raise ValueError with a message saying 0 <= p <= 1",
-                ) from None
+
+        def accepted(bad, out):
             shown = out if not isinstance(out, Tensor) else out.detach().flatten()[:3]
-            raise _Fail(
-                f"p={bad} was accepted silently (it returned {shown}...)",
-                "validate p first: if not 0 <= p <= 1: raise ValueError(...)",
-            )
+            return (f"p={bad} was accepted silently (it returned {shown}...)",
+                    "validate p first: if not 0 <= p <= 1: raise ValueError(...)")
+
+        _expect_value_error(
+            lambda bad: fn(X, bad),
+            assert_hint="`assert` is for internal bugs and vanishes under python -O, so p=1.5 "
+            "would then pass silently; use `if not 0 <= p <= 1: raise ValueError(...)`",
+            other_hint="a bad p is a bad value: raise ValueError with a message saying 0 <= p <= 1",
+            accepted=accepted,
+        )
 
     checks = [
         ("returns a tensor of X's shape", shape),
@@ -663,23 +676,15 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
                         "build the mask on self.weight.device")
 
     def rejects_bad_p():
-        for bad in (1.5, -0.1):
-            try:
-                cls(4, 3, bad)
-            except ValueError:
-                continue
-            except AssertionError:
-                raise _Fail(
-                    f"p={bad} raised AssertionError",
-                    "asserts vanish under python -O; raise ValueError in __init__",
-                ) from None
-            except Exception as err:
-                raise _Fail(
-                    f"p={bad} raised {type(err).__name__}: {_first_line(err)}",
-                    "a bad p is a bad value: raise ValueError saying 0 <= p <= 1",
-                ) from None
-            raise _Fail(f"{name}(4, 3, p={bad}) was accepted",
-                        "validate p in __init__: if not 0 <= p <= 1: raise ValueError(...)")
+        _expect_value_error(
+            lambda bad: cls(4, 3, bad),
+            assert_hint="asserts vanish under python -O; raise ValueError in __init__",
+            other_hint="a bad p is a bad value: raise ValueError saying 0 <= p <= 1",
+            accepted=lambda bad, _: (
+                f"{name}(4, 3, p={bad}) was accepted",
+                "validate p in __init__: if not 0 <= p <= 1: raise ValueError(...)",
+            ),
+        )
 
     checks = [
         ("has nn.Linear's parameters: weight (out, in), bias (out,)", parameters),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .training import _model_device
+
 
 def check_p(p: object, *, name: str = "p") -> float:
     """Return ``p`` as a float after checking it is a real number in [0, 1].
@@ -41,6 +43,11 @@ def check_p(p: object, *, name: str = "p") -> float:
     if math.isnan(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} is the drop probability and must be in [0, 1], got {p!r}")
     return p
+
+
+def _check_positive_int(label: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{label} must be a positive int, got {value!r}")
 
 
 def _check_float_tensor(X: object, fn: str) -> None:
@@ -104,6 +111,19 @@ def bernoulli_mask(
     return (uniform >= p).to(dtype)
 
 
+def _inverted_mask(shape_or_tensor, p: float, **kwargs) -> Tensor:
+    """A keep-mask already scaled by ``1 / (1 - p)``: what inverted dropout multiplies by.
+
+    At p=1 every entry is dropped and the mask stays all zeros: scaling by 1/0 would turn
+    0 * inf into NaN.
+    """
+    mask = bernoulli_mask(shape_or_tensor, p, **kwargs)
+    if p < 1.0:
+        # Our own fresh tensor, so scaling it in place is safe and saves a full-size temporary.
+        mask.mul_(1.0 / (1.0 - p))
+    return mask
+
+
 def dropout_layer(
     X: Tensor, p: float, *, training: bool = True, generator: torch.Generator | None = None
 ) -> Tensor:
@@ -124,12 +144,7 @@ def dropout_layer(
     p = check_p(p)
     if not training or p == 0.0:
         return X
-    mask = bernoulli_mask(X, p, generator=generator)
-    if p == 1.0:
-        # Everything is dropped. Dividing by 1 - p = 0 would turn 0 * inf into NaN.
-        return X * mask
-    # Scale the mask (our own tensor, so in place is safe) rather than X: one less full-size temporary.
-    return X * mask.mul_(1.0 / (1.0 - p))
+    return X * _inverted_mask(X, p, generator=generator)
 
 
 def standard_dropout(
@@ -235,9 +250,8 @@ class DropConnectLinear(nn.Linear):
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ):
-        for label, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{label} must be a positive int, got {n!r}")
+        _check_positive_int("in_features", in_features)
+        _check_positive_int("out_features", out_features)
         if not isinstance(per_example, bool):
             raise TypeError(f"per_example must be True or False, got {per_example!r}")
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
@@ -252,11 +266,8 @@ class DropConnectLinear(nn.Linear):
             return nn.functional.linear(x, self.weight, self.bias)
         if self.per_example:
             return self._forward_per_example(x)
-        # One mask of the weight's shape, device and dtype; scaling the (fresh) mask in place
-        # is safe and saves a weight-sized temporary.
-        mask = bernoulli_mask(self.weight, self.p)
-        if self.p < 1.0:
-            mask.mul_(1.0 / (1.0 - self.p))
+        # One mask of the weight's shape, device and dtype, shared by the whole batch.
+        mask = _inverted_mask(self.weight, self.p)
         return nn.functional.linear(x, self.weight * mask, self.bias)
 
     def _forward_per_example(self, x: Tensor) -> Tensor:
@@ -266,11 +277,9 @@ class DropConnectLinear(nn.Linear):
                 f"got shape {tuple(x.shape)}"
             )
         rows = x.reshape(-1, self.in_features)
-        masks = bernoulli_mask(
+        masks = _inverted_mask(
             (rows.shape[0], *self.weight.shape), self.p, device=x.device, dtype=self.weight.dtype
         )
-        if self.p < 1.0:
-            masks.mul_(1.0 / (1.0 - self.p))
         # out[n, o] = sum_i x[n, i] * W[o, i] * mask[n, o, i]
         out = torch.einsum("ni,noi->no", rows, masks * self.weight)
         if self.bias is not None:
@@ -311,8 +320,7 @@ class DropConnectLinear(nn.Linear):
         >>> layer.sample_gaussian(torch.ones(4, 3), samples=10).shape
         torch.Size([10, 4, 2])
         """
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples must be a positive int, got {samples!r}")
+        _check_positive_int("samples", samples)
         mean, var = self.moments(x)
         noise = torch.randn(
             (samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype
@@ -393,12 +401,10 @@ def mc_predict(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(X, Tensor):
         raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T (the number of passes) must be a positive int, got {T!r}")
+    _check_positive_int("T (the number of passes)", T)
     if task not in ("classify", "regress"):
         raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    _check_positive_int("batch_size", batch_size)
     if len(X) == 0:
         raise ValueError("X is empty: nothing to predict")
     stochastic = [m for m in model.modules() if _is_stochastic(m)]
@@ -408,8 +414,9 @@ def mc_predict(
             "MC dropout needs nn.Dropout (or DropConnectLinear) layers in the model"
         )
 
+    classify = task == "classify"
     modes = {m: m.training for m in model.modules()}
-    device = next((t.device for t in model.parameters()), X.device)
+    device = _model_device(model, default=X.device)
     means, variances, entropies, infos, kept = [], [], [], [], []
     try:
         model.eval()
@@ -418,12 +425,12 @@ def mc_predict(
         for start in range(0, len(X), batch_size):
             xb = X[start : start + batch_size].to(device)
             passes = torch.stack([model(xb) for _ in range(T)])  # (T, B, C)
-            if task == "classify":
+            if classify:
                 passes = passes.softmax(dim=-1)
             mean = passes.mean(dim=0)
             means.append(mean)
             variances.append(passes.var(dim=0, correction=0))
-            if task == "classify":
+            if classify:
                 entropy = _entropy(mean)
                 entropies.append(entropy)
                 # Clamp: rounding can leave the difference a hair below zero.
@@ -433,7 +440,6 @@ def mc_predict(
     finally:
         for m, was_training in modes.items():
             m.training = was_training
-    classify = task == "classify"
     return MCPrediction(
         mean=torch.cat(means),
         variance=torch.cat(variances),

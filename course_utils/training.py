@@ -275,12 +275,13 @@ def fit(
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _model_device(model: nn.Module) -> torch.device:
+def _model_device(model: nn.Module, default: torch.device | None = None) -> torch.device:
+    """Where the model's parameters (else buffers) live; ``default`` (else the CPU) if it has none."""
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():
         return tensor.device
-    return torch.device("cpu")
+    return torch.device("cpu") if default is None else default
 
 
 def _check_logits(logits: Tensor, y: Tensor) -> None:
