@@ -30,6 +30,7 @@ from .dropout import (
 )
 from .models import mlp
 from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
+from .timing import seconds_per_call
 from .training import History, batches, evaluate, fit
 from .widgets import MaskedImages, mask_explorer, mask_images
 
@@ -68,6 +69,7 @@ __all__ = [
     "plot_history",
     "plot_image_grid",
     "plot_sweep",
+    "seconds_per_call",
     "set_seed",
     "standard_dropout",
 ]

@@ -1,0 +1,52 @@
+"""Timing for the chapters' speed comparisons: one function, so every chapter measures alike."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+STATISTICS = ("median", "min")
+
+
+def _synchronize() -> None:
+    # GPU work runs asynchronously: wait for it, or the clock stops before the work is done.
+    # Only when CUDA is already in use, so that timing CPU code never starts a CUDA context.
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and torch.backends.mps.is_available():
+        mps.synchronize()
+
+
+def seconds_per_call(
+    fn: Callable[[], object], *, repeats: int = 5, number: int = 1, statistic: str = "median"
+) -> float:
+    """Seconds one call of ``fn()`` takes: ``repeats`` rounds of ``number`` calls each, and the
+    median (or, with ``statistic="min"``, the fastest) of the rounds' time per call.
+
+    The median is robust to a few disturbed rounds; the minimum is the round least disturbed by
+    other work on a busy machine. Pending GPU work is waited for before and after each round.
+
+    >>> t = seconds_per_call(lambda: sum(range(1000)), repeats=3, number=10)
+    >>> 0 < t < 1
+    True
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be a function to call, got {type(fn).__name__}")
+    for label, value in (("repeats", repeats), ("number", number)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{label} must be a positive int, got {value!r}")
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    times = []
+    for _ in range(repeats):
+        _synchronize()
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        _synchronize()
+        times.append((time.perf_counter() - start) / number)
+    return statistics.median(times) if statistic == "median" else min(times)
