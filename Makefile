@@ -3,22 +3,29 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Colab ships ipywidgets 7.7.1. It goes into a folder of its own, put in front of .venv with
+# PYTHONPATH by test-ipywidgets7, so the main environment keeps ipywidgets 8.
+IPYW7  := $(VENV)/ipywidgets-7.7.1
 
-.PHONY: help lab test course lint clean
+.PHONY: help lab test test-ipywidgets7 test-browser chromium course student figures lint clean
 
 help:
-	@echo "make lab     open the course in JupyterLab (creates .venv on first use)"
-	@echo "make test    unit tests + every notebook through nbval, in fast mode"
-	@echo "make course  execute every notebook in full mode into build/ (.ipynb + .html)"
-	@echo "make lint    ruff over the package, the tests and the notebooks"
-	@echo "make clean   remove build/ and caches (keeps .venv and data/)"
+	@echo "make lab               open the course in JupyterLab (creates .venv on first use)"
+	@echo "make test              unit tests + every notebook through nbval (fast mode), then"
+	@echo "                       the widget tests and chapter 02 again with Colab's ipywidgets 7.7.1"
+	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
+	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
+	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
+	@echo "make figures           regenerate the README's figures in figures/"
+	@echo "make lint              ruff over the package, the tests and the notebooks"
+	@echo "make clean             remove build/, student/ and caches (keeps .venv and data/)"
 
 # Reinstall whenever pyproject.toml changes; the stamp records a finished install.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; run: make PYTHON=python3.12 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab,test]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser]"
 	@touch $(STAMP)
 
 lab: $(STAMP)
@@ -27,13 +34,45 @@ lab: $(STAMP)
 test: $(STAMP) lint
 	COURSE_FAST=1 $(BIN)/python -m pytest tests course_utils notebooks \
 		--doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+	@$(MAKE) --no-print-directory test-ipywidgets7
 
-lint: $(STAMP)
-	$(BIN)/ruff check course_utils tests notebooks
+# --no-deps: ipywidgets 7.7.1 needs only these two beyond what .venv already has.
+$(IPYW7)/.installed: $(STAMP)
+	rm -rf $(IPYW7)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(IPYW7) \
+		"ipywidgets==7.7.1" "widgetsnbextension~=3.6.0" "ipython_genutils~=0.2.0"
+	@touch $@
+
+test-ipywidgets7: $(IPYW7)/.installed
+	PYTHONPATH=$(abspath $(IPYW7)) COURSE_FAST=1 COURSE_EXPECT_IPYWIDGETS=7.7.1 \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/test_widgets.py \
+		notebooks/02_bernoulli_mask.ipynb --nbval-lax --nbval-current-env
+
+# Debian's chromium and its matching driver; installed once, with sudo when not root.
+chromium:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+		echo "installing Debian's chromium and chromium-driver"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test-browser: $(STAMP) chromium
+	COURSE_FAST=1 $(BIN)/python -m course_utils course notebooks --out build/browser --fast
+	COURSE_FAST=1 COURSE_BROWSER_TESTS=1 COURSE_BUILD_DIR=build/browser \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 course: $(STAMP)
 	$(BIN)/python -m course_utils course notebooks --out build
 
+student: $(STAMP)
+	$(BIN)/python -m course_utils student notebooks --out student $(if $(FORCE),--force)
+
+figures: $(STAMP)
+	$(BIN)/python -m course_utils figures --out figures
+
+lint: $(STAMP)
+	$(BIN)/ruff check course_utils tests notebooks
+
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build student .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

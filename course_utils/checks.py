@@ -98,7 +98,22 @@ def _error_hint(err: BaseException) -> str:
     return "read the error above: your function raised it on a valid input"
 
 
-def _run_battery(title: str, checks: list[tuple[str, Callable[[], None]]]) -> Checklist:
+def _is_stub(err: BaseException) -> bool:
+    # The student version's stub is a bare `raise NotImplementedError()`; one with a message is
+    # the student's own choice and is reported like any other error.
+    return isinstance(err, NotImplementedError) and not str(err)
+
+
+def _not_written(subject: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{subject} is not written yet: it still raises NotImplementedError. Replace "
+        "'# YOUR CODE HERE' and 'raise NotImplementedError()' in its cell with your code, run "
+        "that cell, then run this check again."
+    )
+
+
+def _run_battery(title: str, checks: list[tuple[str, Callable[[], None]]],
+                 subject: str = "your code") -> Checklist:
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     results = Checklist()
     with torch.random.fork_rng(devices=devices):
@@ -111,6 +126,11 @@ def _run_battery(title: str, checks: list[tuple[str, Callable[[], None]]]) -> Ch
                 results.append(CheckResult(name, False, fail.detail, fail.hint))
             except _Skip as skip:
                 results.append(CheckResult(name, None, f"skipped: {skip}"))
+            except NotImplementedError as err:
+                if _is_stub(err):  # an unsolved exercise: one clear message, not 13 ✗ lines
+                    raise _not_written(subject) from None
+                results.append(CheckResult(name, False, f"raised NotImplementedError: {err}",
+                                           _error_hint(err)))
             except Exception as err:  # the student's code raised: report it, keep checking
                 detail = f"raised {type(err).__name__}: {_first_line(err)}"
                 results.append(CheckResult(name, False, detail, _error_hint(err)))
@@ -431,7 +451,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
         ("rejects p outside [0, 1] with ValueError", rejects_bad_p),
     ]
     name = getattr(fn, "__name__", "your function")
-    return _run_battery(f"Checking {name}(X, p):", checks)
+    return _run_battery(f"Checking {name}(X, p):", checks, name)
 
 
 def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
@@ -704,6 +724,8 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
         with torch.random.fork_rng(devices=[]):  # building initializes weights: keep the RNG as it was
             build(5, 3, 0.5)
     except Exception as err:
+        if _is_stub(err):
+            raise _not_written(name) from None
         detail = err.detail if isinstance(err, _Fail) else f"raised {type(err).__name__}: {_first_line(err)}"
         hint = err.hint if isinstance(err, _Fail) else (
             "the checker calls cls(in_features, out_features, p); check __init__'s arguments "
@@ -714,4 +736,4 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
             raise _Fail(detail, hint)
 
         checks = [(f"can be built as {name}(5, 3, 0.5)", construct)]
-    return _run_battery(title, checks)
+    return _run_battery(title, checks, name)

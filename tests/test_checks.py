@@ -212,3 +212,26 @@ def test_each_mistake_is_reported_where_it_happens(capsys):
     _, out = run_checker(randn_mask, capsys)
     first_hint = next(line for line in out.splitlines() if "hint:" in line)
     assert "torch.rand" in first_hint
+
+
+def test_an_unsolved_exercise_gets_one_clear_message(capsys):
+    # The student version's stub: the checker says "not written yet", not thirteen ✗ lines.
+    def my_dropout_layer(X, p):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError, match="my_dropout_layer is not written yet") as info:
+        check_dropout_layer(my_dropout_layer)
+    assert "raise NotImplementedError()" in str(info.value)
+    assert "✗" not in capsys.readouterr().out
+
+
+def test_a_not_implemented_error_with_a_message_is_an_ordinary_failure(capsys):
+    def half_done(X, p):
+        if X.dtype != torch.float32:
+            raise NotImplementedError("only float32 for now")
+        return dropout_layer(X, p)
+
+    with pytest.raises(AssertionError, match="keeps X's dtype"):
+        check_dropout_layer(half_done)
+    assert "only float32 for now" in capsys.readouterr().out

@@ -2,11 +2,14 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils.course import chapters
+from course_utils.course import chapter_info, chapters
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_chapter(folder, name, *cells):
@@ -18,7 +21,9 @@ def write_chapter(folder, name, *cells):
 def test_course_command_executes_and_renders_with_figures(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
-    write_chapter(src, "01_demo.ipynb", new_markdown_cell("# 01 · Demo"), new_code_cell(
+    write_chapter(src, "01_demo.ipynb", new_markdown_cell(
+        "# 01 · Demo & <friends>\n\n**What you will learn**\n- how *this* works;\n- why `x`\n"
+        "  matters;\n- what $1/(1-p)$ is.\n\n**Time:** about 5 minutes."), new_code_cell(
         "import os\n"
         "import matplotlib.pyplot as plt\n"
         "print('fast', os.environ['COURSE_FAST'], 'progress', os.environ['COURSE_PROGRESS'])\n"
@@ -35,6 +40,12 @@ def test_course_command_executes_and_renders_with_figures(tmp_path):
     assert "data:image/png;base64" in html  # the figure is embedded, not linked
     executed = nbformat.read(out / "01_demo.ipynb", as_version=4)
     assert "fast 1 progress 0" in executed.cells[1].outputs[0]["text"]
+    index = (out / "index.html").read_text()
+    assert '<a class="chapter-link" href="01_demo.html">01 · Demo &amp; &lt;friends&gt;</a>' in index
+    assert "<li>how <em>this</em> works;</li><li>why <code>x</code> matters;</li>" in index
+    assert '<span class="math">1/(1-p)</span>' in index
+    assert '<span class="time">5 min</span>' in index and "(fast mode)" in index
+    assert "open " + str(out / "index.html") in result.stdout
 
 
 def test_course_command_names_the_failing_chapter(tmp_path):
@@ -55,7 +66,19 @@ def test_chapters_are_found_in_order(tmp_path):
     assert [p.name for p in chapters(tmp_path)] == ["01_a.ipynb", "02_b.ipynb"]
 
 
-def test_cli_help_lists_the_commands():
+def test_every_chapter_title_cell_gives_the_index_what_it_needs():
+    for path in chapters(ROOT / "notebooks"):
+        info = chapter_info(path)
+        assert info.title.startswith(path.name[:2] + " · ")
+        assert 3 <= len(info.goals) <= 5 and info.minutes, path.name
+
+
+def test_cli_help_explains_each_command():
     result = subprocess.run([sys.executable, "-m", "course_utils", "--help"],
                             capture_output=True, text=True, check=True)
-    assert "course" in result.stdout
+    for command in ("course", "student", "badges", "figures"):
+        assert f"    {command} " in result.stdout, f"--help should list {command}"
+        sub = subprocess.run([sys.executable, "-m", "course_utils", command, "--help"],
+                             capture_output=True, text=True, check=True)
+        assert sub.stdout.startswith(f"usage: python -m course_utils {command}")
+    assert "examples:" in result.stdout

@@ -302,3 +302,15 @@ def test_checker_hints_name_the_mistake(capsys):
 def test_checker_rejects_a_non_callable():
     with pytest.raises(TypeError, match="layer class"):
         check_dropconnect(42)
+
+
+@pytest.mark.parametrize("stubbed", ["__init__", "forward"])
+def test_checker_says_an_unsolved_layer_is_not_written_yet(stubbed, capsys):
+    # Chapter 06's student version stubs __init__ and forward; either way, one clear message.
+    def stub(self, *args):
+        raise NotImplementedError()
+
+    cls = type("MyDropConnectLinear", (DropConnectLinear,), {stubbed: stub})
+    with pytest.raises(NotImplementedError, match="MyDropConnectLinear is not written yet"):
+        check_dropconnect(cls)
+    assert "✗" not in capsys.readouterr().out

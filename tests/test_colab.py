@@ -1,0 +1,151 @@
+"""Colab: the badges and the setup cell's install follow [tool.course], and a fork re-points
+them with one command. The setup cell's Colab branch is run here with a fake Colab."""
+
+import ast
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+from packaging.requirements import Requirement
+
+from course_utils.colab import CourseRepository, read_course_repository, rewrite_badges
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REPO = read_course_repository(ROOT)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "course_utils", *args],
+                          capture_output=True, text=True)
+
+
+def test_every_badge_and_install_agrees_with_pyproject():
+    result = cli("badges", str(ROOT), "--check")
+    assert result.returncode == 0, (
+        f"run `python -m course_utils badges` to re-point these:\n{result.stdout}{result.stderr}")
+    assert "would change 0 file(s)" in result.stdout
+
+
+def copy_course(tmp_path, repository, branch):
+    root = tmp_path / "fork"
+    (root / "notebooks").mkdir(parents=True)
+    for path in CHAPTERS:
+        shutil.copy(path, root / "notebooks" / path.name)
+    shutil.copy(ROOT / "README.md", root / "README.md")
+    text = (ROOT / "pyproject.toml").read_text()
+    text = text.replace(f'repository = "{REPO.repository}"', f'repository = "{repository}"')
+    text = text.replace(f'branch = "{REPO.branch}"', f'branch = "{branch}"')
+    (root / "pyproject.toml").write_text(text)
+    return root
+
+
+def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path):
+    root = copy_course(tmp_path, "someone/my-dropout-course", "spring-2027")
+    fork = CourseRepository("someone/my-dropout-course", "spring-2027")
+    result = cli("badges", str(root))
+    assert result.returncode == 0, result.stderr
+    assert f"rewrote {len(CHAPTERS) + 1} file(s)" in result.stdout
+    for path in CHAPTERS:
+        nb = nbformat.read(root / "notebooks" / path.name, as_version=4)
+        assert fork.colab_url(f"notebooks/{path.name}") in nb.cells[0].source
+        assert fork.install_requirement in nb.cells[1].source
+        text = (root / "notebooks" / path.name).read_text()
+        assert REPO.repository not in text, f"{path.name} still names {REPO.repository}"
+        # Nothing but the links changed: pointing back gives the original file, byte for byte.
+        back = text.replace(fork.repository, REPO.repository).replace(
+            f"/blob/{fork.branch}/", f"/blob/{REPO.branch}/").replace(
+            f"@{fork.branch}", f"@{REPO.branch}")
+        assert back == path.read_text()
+    readme = (root / "README.md").read_text()
+    assert readme.count(fork.colab_url("notebooks/")) == len(CHAPTERS)
+    assert f"github/{REPO.repository}" not in readme
+    again = cli("badges", str(root))
+    assert "rewrote 0 file(s)" in again.stdout
+    assert cli("badges", str(root), "--check").returncode == 0
+
+
+def test_check_reports_disagreement_without_writing(tmp_path):
+    root = copy_course(tmp_path, "someone/fork", "main")
+    before = (root / "notebooks" / CHAPTERS[0].name).read_bytes()
+    result = cli("badges", str(root), "--check")
+    assert result.returncode == 1 and f"notebooks/{CHAPTERS[0].name}" in result.stdout
+    assert (root / "notebooks" / CHAPTERS[0].name).read_bytes() == before
+
+
+def test_a_chapter_without_a_badge_gets_one_under_its_title(tmp_path):
+    root = copy_course(tmp_path, REPO.repository, REPO.branch)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 08 · My own chapter\n\nSome words."),
+        nbformat.v4.new_code_cell("import sys"),
+    ])
+    nbformat.write(nb, root / "notebooks" / "08_mine.ipynb")
+    rewrite_badges(root, log=lambda _: None)
+    title = nbformat.read(root / "notebooks" / "08_mine.ipynb", as_version=4).cells[0].source
+    assert title == ("# 08 · My own chapter\n\n" + REPO.badge("notebooks/08_mine.ipynb")
+                     + "\n\nSome words.")
+
+
+@pytest.mark.parametrize("table, problem", [
+    ('[tool.course]\nrepository = "no-slash"\n', "must look like 'owner/name'"),
+    ('[tool.course]\nrepository = "a/b"\nbranch = ""\n', "branch must be a branch name"),
+    ('[tool.other]\nx = 1\n', "no [tool.course] table"),
+])
+def test_bad_settings_get_clear_errors(tmp_path, table, problem):
+    (tmp_path / "pyproject.toml").write_text(table)
+    with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("(", r"\(")):
+        read_course_repository(tmp_path)
+    result = cli("badges", str(tmp_path))
+    assert result.returncode == 1 and problem in result.stderr
+
+
+def test_missing_pyproject_is_explained(tmp_path):
+    result = cli("badges", str(tmp_path))
+    assert result.returncode == 1 and "no pyproject.toml" in result.stderr
+
+
+# --- the setup cell, outside Colab -------------------------------------------------------------
+
+def colab_block(source):
+    """The setup cell's statements up to and including its `if "google.colab" in sys.modules:`."""
+    tree = ast.parse(source)
+    for n, node in enumerate(tree.body):
+        if isinstance(node, ast.If) and "google.colab" in ast.unparse(node.test):
+            return ast.Module(body=tree.body[: n + 1], type_ignores=[])
+    raise AssertionError("the setup cell has no `if \"google.colab\" in sys.modules:` block")
+
+
+def run_setup_block(path, monkeypatch, *, in_colab):
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: calls.append((args, kwargs)))
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    source = nbformat.read(path, as_version=4).cells[1].source
+    exec(compile(colab_block(source), f"{path.name} setup cell", "exec"), {})
+    return calls
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_setup_cell_installs_nothing_outside_colab(path, monkeypatch):
+    assert run_setup_block(path, monkeypatch, in_colab=False) == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_setup_cell_in_colab_pip_installs_the_course_from_the_configured_repository(
+        path, monkeypatch):
+    calls = run_setup_block(path, monkeypatch, in_colab=True)
+    assert len(calls) == 1, f"expected one pip install, got {calls}"
+    (command,), kwargs = calls[0]
+    assert command[:4] == [sys.executable, "-m", "pip", "install"], command
+    assert kwargs.get("check") is True, "a failed install must stop the notebook, not limp on"
+    requirement = Requirement(command[-1])
+    assert requirement.name == "course-utils"
+    assert requirement.url == f"git+https://github.com/{REPO.repository}@{REPO.branch}"
+    assert command[-1] == REPO.install_requirement

@@ -1,0 +1,40 @@
+"""The README's syllabus matches the chapters, and the commands it tells people to run exist."""
+
+import re
+from pathlib import Path
+
+from course_utils.__main__ import build_parser
+from course_utils.colab import read_course_repository
+from course_utils.course import chapter_info, chapters
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_syllabus_has_every_chapter_in_order_with_minutes_and_badge():
+    repo = read_course_repository(ROOT)
+    rows = re.findall(r"^\| (\d\d) \| \[[^\]]+\]\((notebooks/[^)]+)\) \| .+ \| (\d+) \| (.+) \|$",
+                      README, re.M)
+    paths = chapters(ROOT / "notebooks")
+    assert [path for _, path, _, _ in rows] == [f"notebooks/{p.name}" for p in paths]
+    for (number, path, minutes, badge), chapter in zip(rows, paths, strict=True):
+        info = chapter_info(chapter)
+        assert number == chapter.name[:2]
+        assert int(minutes) == info.minutes, (
+            f"{chapter.name}: the README says {minutes} minutes, the chapter says {info.minutes}")
+        assert badge == repo.badge(path)
+
+
+def test_every_make_target_the_readme_mentions_exists():
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
+    mentioned = set(re.findall(r"`make ([a-z][a-z0-9-]*)", README))
+    assert mentioned, "the README should name its make targets"
+    assert mentioned <= targets, f"not in the Makefile: {sorted(mentioned - targets)}"
+
+
+def test_every_course_utils_command_the_readme_mentions_exists():
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)
+    mentioned = set(re.findall(r"python -m course_utils ([a-z]+)", README))
+    assert mentioned and mentioned <= commands, f"unknown: {sorted(mentioned - commands)}"
