@@ -18,7 +18,7 @@ help:
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
 	@echo "make lint              ruff over the package, the tests and the notebooks"
-	@echo "make clean             remove build/, student/ and caches (keeps .venv and data/)"
+	@echo "make clean             remove build/ and caches (keeps .venv, data/ and student/)"
 
 # Reinstall whenever pyproject.toml changes; the stamp records a finished install.
 $(STAMP): pyproject.toml
@@ -26,6 +26,12 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser]"
+	@# nbgrader (for the tests) would put its instructor menus, and a start-up error about a
+	@# missing course folder, into the students' JupyterLab: switch its extensions off here.
+	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	@for e in formgrader validate_assignment assignment_list course_list; do \
+		$(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e \
+		>/dev/null 2>&1; done
 	@touch $(STAMP)
 
 lab: $(STAMP)
@@ -73,6 +79,7 @@ figures: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils tests notebooks
 
+# student/ stays: instructors may have edited their copies by hand.
 clean:
-	rm -rf build student .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
