@@ -65,7 +65,7 @@ chromium:
 test-browser: $(STAMP) chromium
 	COURSE_FAST=1 $(BIN)/python -m course_utils course notebooks --out build/browser --fast
 	COURSE_FAST=1 COURSE_BROWSER_TESTS=1 COURSE_BUILD_DIR=build/browser \
-		$(BIN)/python -m pytest -p no:cacheprovider tests/browser
+		$(BIN)/python -m pytest -p no:cacheprovider -rP tests/browser
 
 course: $(STAMP)
 	$(BIN)/python -m course_utils course notebooks --out build

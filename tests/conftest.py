@@ -47,6 +47,13 @@ def write_idx(path: Path, array: torch.Tensor) -> None:
 
 
 @pytest.fixture
+def idx_writer():
+    """``write_idx`` for tests in other files (importing it from ``conftest`` by name breaks as
+    soon as a second conftest.py exists, as tests/browser/ has)."""
+    return write_idx
+
+
+@pytest.fixture
 def mnist_files(tmp_path):
     """A root folder holding MNIST *and* FashionMNIST raw IDX files made from the digits.
 

@@ -13,14 +13,13 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from conftest import write_idx
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def full_size_idx(tmp_path):
+def full_size_idx(tmp_path, idx_writer):
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -33,10 +32,10 @@ def full_size_idx(tmp_path):
     test = order.repeat(10_000 // len(order) + 1)[:10_000]
     for folder in ("MNIST", "FashionMNIST"):
         raw = tmp_path / folder / "raw"
-        write_idx(raw / "train-images-idx3-ubyte", pixels[train])
-        write_idx(raw / "train-labels-idx1-ubyte", labels[train])
-        write_idx(raw / "t10k-images-idx3-ubyte", pixels[test])
-        write_idx(raw / "t10k-labels-idx1-ubyte", labels[test])
+        idx_writer(raw / "train-images-idx3-ubyte", pixels[train])
+        idx_writer(raw / "train-labels-idx1-ubyte", labels[train])
+        idx_writer(raw / "t10k-images-idx3-ubyte", pixels[test])
+        idx_writer(raw / "t10k-labels-idx1-ubyte", labels[test])
     return tmp_path
 
 
