@@ -163,7 +163,7 @@ def load_dataset(
         root = Path(root).expanduser() if root is not None else data_dir()
         try:
             pool_X, pool_y, X_test, y_test, classes = _torchvision_pool(name, root, download)
-        except Exception as err:  # noqa: BLE001 (any failure (network, files, import) means "not here")
+        except Exception as err:  # noqa: BLE001 - any failure (network, files, import) means "not here"
             reason = _one_line(err)
             if fallback is None:
                 raise DatasetUnavailableError(_unavailable_message(name, root, reason)) from err

@@ -76,3 +76,23 @@ def mnist_files(tmp_path):
         write_idx(raw / "t10k-images-idx3-ubyte", pixels[600:])
         write_idx(raw / "t10k-labels-idx1-ubyte", labels[600:])
     return root, pixels, labels
+
+
+@pytest.fixture
+def course_cli(capsys):
+    """Run ``python -m course_utils ARGS`` in this process and return its exit code and output.
+
+    The same ``main`` as the real command; a subprocess would spend two seconds importing torch
+    on every call. tests/test_course_build.py runs the real entry point in a subprocess.
+    """
+    from types import SimpleNamespace
+
+    from course_utils.__main__ import main
+
+    def run(*args):
+        capsys.readouterr()
+        code = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run

@@ -19,13 +19,9 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 REPO = read_course_repository(ROOT)
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "course_utils", *args],
-                          capture_output=True, text=True)
 
-
-def test_every_badge_and_install_agrees_with_pyproject():
-    result = cli("badges", str(ROOT), "--check")
+def test_every_badge_and_install_agrees_with_pyproject(course_cli):
+    result = course_cli("badges", str(ROOT), "--check")
     assert result.returncode == 0, (
         f"run `python -m course_utils badges` to re-point these:\n{result.stdout}{result.stderr}")
     assert "would change 0 file(s)" in result.stdout
@@ -44,10 +40,10 @@ def copy_course(tmp_path, repository, branch):
     return root
 
 
-def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path):
+def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path, course_cli):
     root = copy_course(tmp_path, "someone/my-dropout-course", "spring-2027")
     fork = CourseRepository("someone/my-dropout-course", "spring-2027")
-    result = cli("badges", str(root))
+    result = course_cli("badges", str(root))
     assert result.returncode == 0, result.stderr
     assert f"rewrote {len(CHAPTERS) + 1} file(s)" in result.stdout
     for path in CHAPTERS:
@@ -64,15 +60,15 @@ def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path):
     readme = (root / "README.md").read_text()
     assert readme.count(fork.colab_url("notebooks/")) == len(CHAPTERS)
     assert f"github/{REPO.repository}" not in readme
-    again = cli("badges", str(root))
+    again = course_cli("badges", str(root))
     assert "rewrote 0 file(s)" in again.stdout
-    assert cli("badges", str(root), "--check").returncode == 0
+    assert course_cli("badges", str(root), "--check").returncode == 0
 
 
-def test_check_reports_disagreement_without_writing(tmp_path):
+def test_check_reports_disagreement_without_writing(tmp_path, course_cli):
     root = copy_course(tmp_path, "someone/fork", "main")
     before = (root / "notebooks" / CHAPTERS[0].name).read_bytes()
-    result = cli("badges", str(root), "--check")
+    result = course_cli("badges", str(root), "--check")
     assert result.returncode == 1 and f"notebooks/{CHAPTERS[0].name}" in result.stdout
     assert (root / "notebooks" / CHAPTERS[0].name).read_bytes() == before
 
@@ -95,16 +91,16 @@ def test_a_chapter_without_a_badge_gets_one_under_its_title(tmp_path):
     ('[tool.course]\nrepository = "a/b"\nbranch = ""\n', "branch must be a branch name"),
     ('[tool.other]\nx = 1\n', "no [tool.course] table"),
 ])
-def test_bad_settings_get_clear_errors(tmp_path, table, problem):
+def test_bad_settings_get_clear_errors(tmp_path, table, problem, course_cli):
     (tmp_path / "pyproject.toml").write_text(table)
     with pytest.raises(ValueError, match=problem.replace("[", r"\[").replace("(", r"\(")):
         read_course_repository(tmp_path)
-    result = cli("badges", str(tmp_path))
+    result = course_cli("badges", str(tmp_path))
     assert result.returncode == 1 and problem in result.stderr
 
 
-def test_missing_pyproject_is_explained(tmp_path):
-    result = cli("badges", str(tmp_path))
+def test_missing_pyproject_is_explained(tmp_path, course_cli):
+    result = course_cli("badges", str(tmp_path))
     assert result.returncode == 1 and "no pyproject.toml" in result.stderr
 
 

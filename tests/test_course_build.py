@@ -5,8 +5,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from course_utils.__main__ import build_parser
 from course_utils.course import chapter_info, chapters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,12 +75,13 @@ def test_every_chapter_title_cell_gives_the_index_what_it_needs():
         assert 3 <= len(info.goals) <= 5 and info.minutes, path.name
 
 
-def test_cli_help_explains_each_command():
+def test_cli_help_explains_each_command(capsys):
     result = subprocess.run([sys.executable, "-m", "course_utils", "--help"],
                             capture_output=True, text=True, check=True)
+    assert "examples:" in result.stdout
     for command in ("course", "student", "badges", "figures"):
         assert f"    {command} " in result.stdout, f"--help should list {command}"
-        sub = subprocess.run([sys.executable, "-m", "course_utils", command, "--help"],
-                             capture_output=True, text=True, check=True)
-        assert sub.stdout.startswith(f"usage: python -m course_utils {command}")
-    assert "examples:" in result.stdout
+        with pytest.raises(SystemExit) as exit_:
+            build_parser().parse_args([command, "--help"])
+        assert exit_.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: python -m course_utils {command}")

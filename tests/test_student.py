@@ -149,18 +149,14 @@ def write_course(folder, *notebooks):
     return folder
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "course_utils", *args],
-                          capture_output=True, text=True)
 
-
-def test_command_writes_reports_and_leaves_the_sources_alone(tmp_path):
+def test_command_writes_reports_and_leaves_the_sources_alone(tmp_path, course_cli):
     src = write_course(tmp_path / "notebooks", ("01_a.ipynb", [
         solution_cell("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION"),
         check_cell("assert f() == 1\n# BEGIN HIDDEN TESTS\nassert f() > 0\n# END HIDDEN TESTS"),
     ]))
     before = (src / "01_a.ipynb").read_bytes()
-    result = run_cli("student", str(src), "--out", str(tmp_path / "student"))
+    result = course_cli("student", str(src), "--out", str(tmp_path / "student"))
     assert result.returncode == 0, result.stderr
     assert "01_a.ipynb: removed 1 code solution, 0 written answers, 1 hidden test region" in result.stdout
     assert (src / "01_a.ipynb").read_bytes() == before
@@ -169,33 +165,33 @@ def test_command_writes_reports_and_leaves_the_sources_alone(tmp_path):
 
 
 @pytest.mark.parametrize("out", ["notebooks", "notebooks/student", "notebooks/./"])
-def test_command_refuses_to_write_into_the_sources(tmp_path, out):
+def test_command_refuses_to_write_into_the_sources(tmp_path, out, course_cli):
     src = write_course(tmp_path / "notebooks", ("01_a.ipynb", [solution_cell("x = 1")]))
     before = sorted(p.name for p in src.rglob("*"))
-    result = run_cli("student", str(src), "--out", str(tmp_path / out))
+    result = course_cli("student", str(src), "--out", str(tmp_path / out))
     assert result.returncode == 1 and "refusing to write student versions into" in result.stderr
     assert sorted(p.name for p in src.rglob("*")) == before
 
 
-def test_command_refuses_to_overwrite_without_force(tmp_path):
+def test_command_refuses_to_overwrite_without_force(tmp_path, course_cli):
     src = write_course(tmp_path / "notebooks", ("01_a.ipynb", [solution_cell("x = 1")]),
                        ("02_b.ipynb", [solution_cell("y = 2")]))
     out = tmp_path / "student"
     out.mkdir()
     (out / "02_b.ipynb").write_text("my hand-edited copy")
-    result = run_cli("student", str(src), "--out", str(out))
+    result = course_cli("student", str(src), "--out", str(out))
     assert result.returncode == 1 and "already exist" in result.stderr and "--force" in result.stderr
     assert not (out / "01_a.ipynb").exists(), "nothing may be written when refusing"
     assert (out / "02_b.ipynb").read_text() == "my hand-edited copy"
-    assert run_cli("student", str(src), "--out", str(out), "--force").returncode == 0
+    assert course_cli("student", str(src), "--out", str(out), "--force").returncode == 0
     assert nbformat.read(out / "02_b.ipynb", as_version=4).cells[0].source.startswith("# YOUR CODE")
 
 
-def test_a_malformed_chapter_stops_everything_before_writing(tmp_path):
+def test_a_malformed_chapter_stops_everything_before_writing(tmp_path, course_cli):
     src = write_course(tmp_path / "notebooks", ("01_good.ipynb", [solution_cell("x = 1")]),
                        ("02_bad.ipynb", [new_markdown_cell("# 02"),
                                          solution_cell("# BEGIN SOLUTION\ny = 2")]))
-    result = run_cli("student", str(src), "--out", str(tmp_path / "student"))
+    result = course_cli("student", str(src), "--out", str(tmp_path / "student"))
     assert result.returncode == 1
     assert "02_bad.ipynb, cell 2" in result.stderr and "never closed" in result.stderr
     assert not (tmp_path / "student").exists()
