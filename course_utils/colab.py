@@ -8,7 +8,7 @@ The repository and branch are set once, in ``pyproject.toml``::
 
 Every chapter's badge opens that chapter from there, and every setup cell pip-installs the
 helpers from there when it runs in Colab. ``python -m course_utils badges`` rewrites both, and
-the README's badges, from the setting, so a fork re-points the whole course with one command.
+the README's badges and clone command, from the setting, so a fork re-points the whole course with one command.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 
 _COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'<>]+?\.ipynb")
 _INSTALL = re.compile(r"course-utils @ git\+https://github\.com/[^\s\"'@]+@[^\s\"']+")
+_CLONE = re.compile(r"git clone https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(?:\.git)?"
+                    r"(?P<cd>\s+&&\s+cd\s+[A-Za-z0-9_.-]+)?(?=\s|$)")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
@@ -82,7 +84,7 @@ def read_course_repository(root: str | Path = ".") -> CourseRepository:
 
 
 def _point_text(text: str, repo: CourseRepository, path: str | None) -> str:
-    """``text`` with every Colab link and Colab install pointing at ``repo``.
+    """``text`` with every Colab link, Colab install and ``git clone`` line pointing at ``repo``.
 
     A link keeps its notebook path unless ``path`` says which notebook the text belongs to.
     """
@@ -92,7 +94,12 @@ def _point_text(text: str, repo: CourseRepository, path: str | None) -> str:
         tail = re.search(r"/(notebooks/[^/]+\.ipynb)$", match.group(0))
         return repo.colab_url(tail.group(1)) if tail else match.group(0)
 
+    def clone(match: re.Match) -> str:
+        cd = f" && cd {repo.repository.split('/')[1]}" if match.group("cd") else ""
+        return f"git clone https://github.com/{repo.repository}{cd}"
+
     text = _COLAB_URL.sub(colab, text)
+    text = _CLONE.sub(clone, text)
     return _INSTALL.sub(repo.install_requirement, text)
 
 

@@ -59,7 +59,8 @@ def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path, course_cli)
         assert back == path.read_text()
     readme = (root / "README.md").read_text()
     assert readme.count(fork.colab_url("notebooks/")) == len(CHAPTERS)
-    assert f"github/{REPO.repository}" not in readme
+    assert REPO.repository not in readme, "the README should no longer name the original"
+    assert "git clone https://github.com/someone/my-dropout-course && cd my-dropout-course" in readme
     again = course_cli("badges", str(root))
     assert "rewrote 0 file(s)" in again.stdout
     assert course_cli("badges", str(root), "--check").returncode == 0
