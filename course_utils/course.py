@@ -83,17 +83,17 @@ def _inline_markdown(text: str) -> str:
     return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text)
 
 
-def _colab_links(src: Path) -> dict[str, str]:
-    # Colab links for the index when src is the notebooks/ folder of a course with [tool.course].
+def _colab_links(notebooks: list[Path]) -> dict[str, str]:
+    # Colab links for the index when the chapters sit in the notebooks/ folder of a course
+    # whose pyproject.toml has [tool.course]; none otherwise.
     from .colab import read_course_repository
 
-    root = src.resolve().parent
+    root = notebooks[0].resolve().parent.parent
     try:
         repo = read_course_repository(root)
     except ValueError:
         return {}
-    return {p.name: repo.colab_url(p.resolve().relative_to(root).as_posix())
-            for p in chapters(src)}
+    return {p.name: repo.colab_url(p.resolve().relative_to(root).as_posix()) for p in notebooks}
 
 
 def render_index(infos: list[ChapterInfo], seconds: dict[str, float] | None = None, *,
@@ -209,16 +209,16 @@ def build_course(
             except CellExecutionError as err:
                 raise RuntimeError(f"{path.name} failed while executing:\n{err}") from err
             nbformat.write(nb, out / path.name)
-            html, _ = exporter.from_notebook_node(nb)
+            page, _ = exporter.from_notebook_node(nb)
             html_path = out / (path.stem + ".html")
-            html_path.write_text(html, encoding="utf-8")
+            html_path.write_text(page, encoding="utf-8")
             seconds = time.perf_counter() - start
             results.append((html_path, seconds))
             log(f"[{i}/{len(notebooks)}] {path.name}: {seconds:.1f} s -> {html_path}")
     index = out / "index.html"
     ran = {p.name: s for p, (_, s) in zip(notebooks, results, strict=True)}
     index.write_text(render_index([chapter_info(p) for p in notebooks], ran, mode=mode,
-                                  colab=_colab_links(Path(src))), encoding="utf-8")
+                                  colab=_colab_links(notebooks)), encoding="utf-8")
     total = sum(s for _, s in results)
     log(f"done: {len(results)} chapter(s) in {total:.1f} s; open {index}")
     return results

@@ -6,14 +6,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from course_utils.colab import read_course_repository
+from course_utils.course import chapter_info
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-COURSE = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["course"]
+REPO = read_course_repository(ROOT)
 
 
 def load(path):
@@ -42,13 +40,15 @@ def test_title_cell(path):
     assert "What you will learn" in first.source and "Time:" in first.source
     bullets = [line for line in first.source.splitlines() if line.startswith("- ")]
     assert 3 <= len(bullets) <= 5, f"3-5 learning goals, found {len(bullets)}"
+    info = chapter_info(path)  # what index.html and the README's syllabus read from this cell
+    assert info.title.startswith(f"{number} · ")
+    assert 3 <= len(info.goals) <= 5 and info.minutes, f"{path.name}: goals {info.goals}, time {info.time!r}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_colab_badge_points_at_this_notebook(path):
     first = load(path).cells[0].source
-    expected = (f"https://colab.research.google.com/github/{COURSE['repository']}/blob/"
-                f"{COURSE['branch']}/notebooks/{path.name}")
+    expected = REPO.colab_url(f"notebooks/{path.name}")
     assert expected in first, f"{path.name}: the Colab badge should link to {expected}"
 
 
@@ -58,7 +58,7 @@ def test_setup_cell(path):
     assert setup.cell_type == "code"
     source = setup.source
     assert '"google.colab" in sys.modules' in source
-    assert f"git+https://github.com/{COURSE['repository']}@{COURSE['branch']}" in source
+    assert REPO.install_requirement in source
     for needed in ("set_seed(", "get_device()", "fast_mode()", "print("):
         assert needed in source, f"{path.name}: the setup cell should call {needed}"
 
