@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # PYTHONPATH by test-ipywidgets7, so the main environment keeps ipywidgets 8.
 IPYW7  := $(VENV)/ipywidgets-7.7.1
 
-.PHONY: help lab test test-ipywidgets7 test-browser chromium course student figures lint clean
+.PHONY: help lab test test-ipywidgets7 test-browser chromium course student figures bench lint clean
 
 help:
 	@echo "make lab               open the course in JupyterLab (creates .venv on first use)"
@@ -17,7 +17,9 @@ help:
 	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
-	@echo "make lint              ruff over the package, the tests and the notebooks"
+	@echo "make bench             performance benchmarks, one table of ratios (about 12 min;"
+	@echo "                       ROWS=3,4 for some rows, QUICK=1 for tiny sizes)"
+	@echo "make lint              ruff over the package, the tests, the notebooks and the benchmarks"
 	@echo "make clean             remove build/ and caches (keeps .venv, data/ and student/)"
 
 # Reinstall whenever pyproject.toml changes; the stamp records a finished install.
@@ -76,8 +78,12 @@ student: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python -m course_utils figures --out figures
 
+# The table goes to stdout and the progress lines to stderr, so `make bench > table.txt` works.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(QUICK),--quick)
+
 lint: $(STAMP)
-	$(BIN)/ruff check course_utils tests notebooks
+	$(BIN)/ruff check course_utils tests notebooks benchmarks
 
 # student/ stays: instructors may have edited their copies by hand.
 clean:

@@ -108,7 +108,9 @@ def bernoulli_mask(
             f"create it with torch.Generator(device={str(device)!r})"
         )
     uniform = torch.rand(shape, generator=generator, device=device, dtype=torch.float32)
-    return (uniform >= p).to(dtype)
+    # Compare in place: the uniforms become the 0/1 mask in their own memory, which saves a
+    # boolean temporary and a conversion pass (and for float32, any copy at all).
+    return uniform.ge_(p).to(dtype)
 
 
 def _inverted_mask(shape_or_tensor, p: float, **kwargs) -> Tensor:

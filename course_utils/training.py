@@ -108,7 +108,9 @@ def batches(
         order = torch.randperm(n, generator=generator).to(X.device)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            yield X[idx], y[idx]
+            # index_select copies whole rows; X[idx] takes the general advanced-indexing path,
+            # several times slower on the CPU for the same result.
+            yield X.index_select(0, idx), y.index_select(0, idx)
     else:
         for start in range(0, n, batch_size):
             yield X[start : start + batch_size], y[start : start + batch_size]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import socket
-import struct
-from pathlib import Path
 
 import matplotlib
 import pytest
 import torch
+
+from course_utils.data import write_idx
 
 matplotlib.use("Agg")  # this process only; nbval's kernels keep their inline backend
 
@@ -35,22 +35,6 @@ def network_down(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-def write_idx(path: Path, array: torch.Tensor) -> None:
-    """Write a uint8 tensor in the IDX format of the MNIST files (big-endian header, raw bytes)."""
-    data = array.to(torch.uint8).contiguous()
-    header = struct.pack(">BBBB", 0, 0, 0x08, data.dim())
-    header += struct.pack(f">{data.dim()}I", *data.shape)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + data.numpy().tobytes())
-
-
-@pytest.fixture
-def idx_writer():
-    """``write_idx`` for tests in other files (importing it from ``conftest`` by name breaks as
-    soon as a second conftest.py exists, as tests/browser/ has)."""
-    return write_idx
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from course_utils import (
     DatasetUnavailableError,
     load_dataset,
 )
+from course_utils.data import write_idx
 
 
 def test_digits_looks_like_mnist():
@@ -155,3 +156,24 @@ def test_download_false_without_files_falls_back(tmp_path):
     with pytest.warns(DatasetFallbackWarning, match="not found"):
         data = load_dataset("mnist", root=tmp_path / "nothing", download=False)
     assert data.name == "digits"
+
+
+def test_write_idx_round_trips_through_torchvision(tmp_path):
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8)
+    labels = torch.tensor([9, 0, 4], dtype=torch.uint8)
+    assert torch.equal(read_image_file(str(write_idx(tmp_path / "a" / "images", images))), images)
+    assert torch.equal(read_label_file(str(write_idx(tmp_path / "labels", labels))), labels.long())
+
+
+@pytest.mark.parametrize("array, error, message", [
+    (torch.rand(2, 28, 28), TypeError, r"uint8 data .* got dtype torch.float32; convert first"),
+    (torch.tensor([300, 2]), TypeError, "got dtype torch.int64"),
+    ([1, 2], TypeError, "needs a torch.Tensor, got list"),
+    (torch.tensor(3, dtype=torch.uint8), ValueError, r"1 to 255 dimensions, got shape \(\)"),
+])
+def test_write_idx_refuses_what_it_would_corrupt(tmp_path, array, error, message):
+    with pytest.raises(error, match=message):
+        write_idx(tmp_path / "file", array)
+    assert not (tmp_path / "file").exists()

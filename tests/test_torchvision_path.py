@@ -15,27 +15,30 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
+from course_utils.data import write_idx
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def full_size_idx(tmp_path, idx_writer):
+def full_size_idx(tmp_path):
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     images = torch.as_tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     images = torch.nn.functional.interpolate(images, size=(20, 20), mode="bilinear")
     pixels = (torch.nn.functional.pad(images.clamp(0, 1), (4, 4, 4, 4)).squeeze(1) * 255).round()
-    labels = torch.as_tensor(bunch.target)
+    pixels = pixels.to(torch.uint8)
+    labels = torch.as_tensor(bunch.target).to(torch.uint8)
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
     train = order.repeat(60_000 // len(order) + 1)[:60_000]
     test = order.repeat(10_000 // len(order) + 1)[:10_000]
     for folder in ("MNIST", "FashionMNIST"):
         raw = tmp_path / folder / "raw"
-        idx_writer(raw / "train-images-idx3-ubyte", pixels[train])
-        idx_writer(raw / "train-labels-idx1-ubyte", labels[train])
-        idx_writer(raw / "t10k-images-idx3-ubyte", pixels[test])
-        idx_writer(raw / "t10k-labels-idx1-ubyte", labels[test])
+        write_idx(raw / "train-images-idx3-ubyte", pixels[train])
+        write_idx(raw / "train-labels-idx1-ubyte", labels[train])
+        write_idx(raw / "t10k-images-idx3-ubyte", pixels[test])
+        write_idx(raw / "t10k-labels-idx1-ubyte", labels[test])
     return tmp_path
 
 

@@ -1,0 +1,468 @@
+"""The course's performance benchmarks. ``make bench`` runs this file and prints one table.
+
+Every row compares two things measured side by side in this one run: the rounds alternate
+between them, so a machine that slows down for a while slows both alike, and each time is the
+median of at least five rounds. The rows:
+
+1. a training epoch: the common tutorial pipeline (``tutorial.py``) against ``course_utils.fit``;
+2. that epoch's share of this machine's float32 matmul peak, measured in the same run;
+3. forward + backward of ``dropout_layer`` against ``F.dropout`` and ``nn.Dropout``;
+4. ``DropConnectLinear`` against ``nn.Linear``, and the per-example variant's time and memory;
+5. each chapter's execution time in fast mode (through nbval, as ``make test`` runs it) and in
+   full mode (as ``make course`` runs it);
+6. the time ``import course_utils`` adds to ``import torch``.
+
+Usage::
+
+    python benchmarks/bench.py              # everything: about 12 minutes on a 2-core CPU
+    python benchmarks/bench.py --rows 3,4   # some rows only
+    python benchmarks/bench.py --quick      # tiny sizes, to check that the suite runs
+
+No number here is a pass/fail test (machines are too noisy for that); the table says which
+targets this run met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils import DropConnectLinear, Dropout, dropout_layer, fit, load_dataset, mlp
+from course_utils.course import build_course, chapters
+from course_utils.data import write_idx
+from course_utils.timing import seconds_per_call
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = (1, 2, 3, 4, 5, 6)
+P = 0.5  # the drop probability of every benchmarked layer
+LR = 0.01
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class Sizes:
+    label: str
+    train: int  # training images of row 1 (the tutorial pipeline and fit see the same number)
+    val: int  # held out; both pipelines measure validation accuracy once per epoch
+    repeats: int  # rounds per measurement; the table reports their median
+    round_seconds: float  # a short kernel is called repeatedly until a round lasts about this
+    matmul: tuple[int, ...]  # square sizes tried for the float32 matmul peak
+    dropout_shapes: tuple[tuple[int, int], ...]
+    dropconnect: tuple[int, int]  # (batch, features) of the square DropConnect layer
+
+
+FULL = Sizes("full sizes", 60_000, 1_000, 5, 0.2, (1024, 2048), ((256, 1024), (4096, 4096)),
+             (128, 1024))
+QUICK = Sizes("--quick sizes (a check that the suite runs; the numbers mean little)",
+              1_000, 100, 5, 0.01, (128,), ((32, 64), (128, 128)), (8, 64))
+
+
+@dataclass
+class Row:
+    number: int
+    what: str
+    measured: str
+    ratio: str
+    target: str = ""
+    met: bool | None = None  # None: reported, no target
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int,
+                round_seconds: float | None = None) -> dict[str, float]:
+    """Median seconds per call of each function, with the rounds taken in turn.
+
+    With ``round_seconds`` each round repeats a short function until it lasts about that long
+    (one untimed call first sizes the round and warms up); without it a round is one call.
+    """
+    number = dict.fromkeys(fns, 1)
+    if round_seconds is not None:
+        for name, fn in fns.items():
+            once = seconds_per_call(fn, repeats=1)
+            number[name] = max(1, min(1000, round(round_seconds / max(once, 1e-9))))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(seconds_per_call(fn, repeats=1, number=number[name]))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_memory_bytes(fn: Callable[[], object], device: torch.device) -> int | None:
+    """Memory that one call of ``fn`` needs at its peak, above what was in use before it.
+
+    CUDA has its allocator's counters. On a Linux CPU it is the rise of the process's resident
+    set above its size before the call: writing "5" to /proc/self/clear_refs resets the
+    high-water mark. Elsewhere there is no reliable measure, and the table says n/a.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        fn()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    if device.type != "cpu" or not sys.platform.startswith("linux"):
+        return None
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    before = _proc_status_kib("VmRSS")
+    fn()
+    return (_proc_status_kib("VmHWM") - before) * 1024
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"/proc/self/status has no {field} line")
+
+
+def matmul_peak_flops(sizes: Sizes, device: torch.device) -> float:
+    """The machine's float32 matmul throughput: the best of the square sizes tried."""
+    best = 0.0
+    for n in sizes.matmul:
+        a = torch.randn(n, n, device=device)
+        b = torch.randn(n, n, device=device)
+        seconds = interleaved({"mm": lambda a=a, b=b: torch.mm(a, b)}, repeats=sizes.repeats,
+                              round_seconds=sizes.round_seconds)["mm"]
+        best = max(best, 2 * n**3 / seconds)
+    return best
+
+
+# --- rows 1 and 2: a training epoch ----------------------------------------------------------
+
+
+def training_model(dropout_module=nn.Dropout) -> nn.Sequential:
+    """The 784-256-256-10 MLP with dropout 0.5 after each hidden layer, as chapter 05 builds it."""
+    return mlp((1, 28, 28), [256, 256], 10, dropout=[P, P], dropout_module=dropout_module)
+
+
+def epoch_flops(model: nn.Module, samples: int) -> int:
+    """Forward and backward of one epoch: about 3 x the forward's multiply-adds x 2 FLOPs each."""
+    macs = sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+    return 3 * 2 * macs * samples
+
+
+def write_fake_fashion_mnist(root: Path, train: int, test: int) -> None:
+    """FashionMNIST-shaped IDX files of random pixels: the pixel values do not change timings."""
+    g = torch.Generator().manual_seed(0)
+    raw = Path(root) / "FashionMNIST" / "raw"
+    for prefix, n in (("train", train), ("t10k", test)):
+        images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+        labels = torch.randint(0, 10, (n,), generator=g, dtype=torch.uint8)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+
+
+def bench_training(sizes: Sizes, device: torch.device, log) -> dict[int, dict[str, float]]:
+    """Seconds per epoch of the tutorial pipeline and of ``fit``, at batch sizes 64 and 256."""
+    epochs = {}
+    with tempfile.TemporaryDirectory() as root:
+        write_fake_fashion_mnist(Path(root), sizes.train + sizes.val, test=sizes.val)
+        # The course's path from the same files: load_dataset converts them once, in memory.
+        data = load_dataset("fashion-mnist", root=root, val_size=sizes.val, download=False,
+                            fallback=None, device=device)
+        for batch_size in (64, 256):
+            log(f"row 1: {sizes.repeats} epochs of each pipeline at batch size {batch_size}")
+            epochs[batch_size] = epoch_seconds(root, data, batch_size, sizes, device)
+    return epochs
+
+
+def epoch_seconds(root, data, batch_size: int, sizes: Sizes, device) -> dict[str, float]:
+    """One epoch of each pipeline per round: the tutorial's, ``fit`` with the model as chapter
+    05 builds it (nn.Dropout), and ``fit`` with the course's own dropout layer."""
+    from tutorial import tutorial_epoch, tutorial_loaders
+
+    train_loader, val_loader = tutorial_loaders(root, batch_size, val_size=sizes.val)
+    tutorial_model = training_model().to(device)
+    optimizer = torch.optim.SGD(tutorial_model.parameters(), lr=LR)
+    fit_model = training_model().to(device)
+    fit_model_ours = training_model(Dropout).to(device)
+
+    def fit_epoch(model):
+        # "running" training metrics, as the tutorial loop keeps them: no extra pass over the
+        # training set. Both pipelines then measure accuracy on the same held-out image count.
+        fit(model, data, epochs=1, lr=LR, batch_size=batch_size, progress=False,
+            train_metrics="running")
+
+    return interleaved({
+        "tutorial": lambda: tutorial_epoch(tutorial_model, optimizer, train_loader, val_loader,
+                                           device),
+        "fit": lambda: fit_epoch(fit_model),
+        "fit, dropout_layer": lambda: fit_epoch(fit_model_ours),
+    }, repeats=sizes.repeats)
+
+
+def training_rows(sizes: Sizes, epochs, peak: float, rows: set[int]) -> list[Row]:
+    out = []
+    if 1 in rows:
+        for batch_size, t in epochs.items():
+            ratio = t["tutorial"] / t["fit"]
+            target = batch_size == 64
+            out.append(Row(
+                1, f"training epoch, {sizes.train:,} images, batch {batch_size}: "
+                   f"tutorial pipeline / fit",
+                f"{t['tutorial']:.2f} s / {t['fit']:.2f} s", f"{ratio:.1f}x faster",
+                ">= 3x" if target else "", ratio >= 3 if target else None))
+    if 2 in rows:
+        flops = epoch_flops(training_model(), sizes.train)
+        for batch_size, t in epochs.items():
+            share = flops / t["fit"] / peak
+            target = batch_size == 256
+            out.append(Row(
+                2, f"fit epoch, batch {batch_size}: share of the float32 matmul peak",
+                f"{flops / t['fit'] / 1e9:.0f} of {peak / 1e9:.0f} GFLOP/s", f"{share:.0%}",
+                ">= 40%" if target else "", share >= 0.4 if target else None))
+        t = epochs[256]
+        out.append(Row(
+            2, "  the same epoch with course_utils.Dropout in place of nn.Dropout",
+            f"{flops / t['fit, dropout_layer'] / 1e9:.0f} of {peak / 1e9:.0f} GFLOP/s",
+            f"{flops / t['fit, dropout_layer'] / peak:.0%}"))
+    return out
+
+
+# --- row 3: dropout kernels ------------------------------------------------------------------
+
+
+def bench_dropout(sizes: Sizes, device: torch.device, log) -> list[Row]:
+    out = []
+    for shape in sizes.dropout_shapes:
+        log(f"row 3: dropout forward + backward on {shape[0]}x{shape[1]}")
+        X = torch.randn(shape, device=device, requires_grad=True)
+        grad = torch.ones_like(X)
+        module = nn.Dropout(P).train()
+
+        def forward_backward(layer, X=X, grad=grad):
+            return lambda: torch.autograd.grad(layer(X), X, grad)
+
+        t = interleaved({
+            "dropout_layer": forward_backward(lambda x: dropout_layer(x, P)),
+            "F.dropout": forward_backward(lambda x: F.dropout(x, P, training=True)),
+            "nn.Dropout": forward_backward(module),
+        }, repeats=sizes.repeats, round_seconds=sizes.round_seconds)
+        ratio = t["dropout_layer"] / t["F.dropout"]
+        size = f"{shape[0]}x{shape[1]}"
+        out.append(Row(3, f"dropout fwd+bwd, {size} float32: dropout_layer / F.dropout",
+                       f"{_ms(t['dropout_layer'])} / {_ms(t['F.dropout'])}", f"{ratio:.2f}x",
+                       "<= 1.2x", ratio <= 1.2))
+        out.append(Row(3, f"  nn.Dropout / F.dropout, {size}",
+                       f"{_ms(t['nn.Dropout'])} / {_ms(t['F.dropout'])}",
+                       f"{t['nn.Dropout'] / t['F.dropout']:.2f}x"))
+    return out
+
+
+# --- row 4: DropConnect ----------------------------------------------------------------------
+
+
+def bench_dropconnect(sizes: Sizes, device: torch.device, log) -> list[Row]:
+    batch, n = sizes.dropconnect
+    torch.manual_seed(0)
+    linear = nn.Linear(n, n).to(device)
+    per_batch = DropConnectLinear(n, n, P).to(device)
+    per_example = DropConnectLinear(n, n, P, per_example=True).to(device)
+    for layer in (per_batch, per_example):
+        layer.load_state_dict(linear.state_dict())
+
+    def step(layer, batch):
+        x = torch.randn(batch, n, device=device)
+        grad = torch.ones(batch, n, device=device)
+
+        def run():
+            layer.zero_grad(set_to_none=True)  # as in a training step
+            layer(x).backward(grad)
+        return run
+
+    rows = []
+    # The per-batch mask costs the same at any batch size, nn.Linear's work grows with it: a
+    # second, larger batch shows how the ratio falls.
+    for b in (batch, 4 * batch):
+        log(f"row 4: DropConnectLinear {n}x{n} at batch {b}")
+        fns = {"nn.Linear": step(linear, b), "per-batch": step(per_batch, b)}
+        if b == batch:
+            fns["per-example"] = step(per_example, b)
+        t = interleaved(fns, repeats=sizes.repeats, round_seconds=sizes.round_seconds)
+        ratio = t["per-batch"] / t["nn.Linear"]
+        if b == batch:
+            rows.append(Row(
+                4, f"DropConnectLinear fwd+bwd, {n}x{n}, batch {b}: per-batch mask / nn.Linear",
+                f"{_ms(t['per-batch'])} / {_ms(t['nn.Linear'])}", f"{ratio:.2f}x", "<= 2x",
+                ratio <= 2))
+            per_example_time = Row(
+                4, f"  per-example masks / nn.Linear, batch {b}",
+                f"{_ms(t['per-example'])} / {_ms(t['nn.Linear'])}",
+                f"{t['per-example'] / t['nn.Linear']:.0f}x")
+        else:
+            rows.append(Row(4, f"  per-batch mask / nn.Linear, batch {b}",
+                            f"{_ms(t['per-batch'])} / {_ms(t['nn.Linear'])}", f"{ratio:.2f}x"))
+    rows.append(per_example_time)
+    peak = peak_memory_bytes(step(per_example, batch), device)
+    masks = batch * n * n * torch.finfo(torch.float32).bits // 8
+    rows.append(Row(4, f"  per-example masks: peak memory of one step, batch {batch}",
+                    *(("n/a", "") if peak is None else
+                      (_bytes(peak), f"{peak / masks:.1f}x its masks ({_bytes(masks)})"))))
+    return rows
+
+
+# --- row 5: the chapters ---------------------------------------------------------------------
+
+FAST_BUDGET_S, FULL_BUDGET_S = 180, 600
+
+
+def bench_course(notebook_dir: Path, log) -> list[Row]:
+    notebooks = chapters(notebook_dir)  # raises a clear error when there are none
+    fast = {}
+    for path in notebooks:
+        log(f"row 5: {path.name} through nbval in fast mode")
+        start = time.perf_counter()
+        # As `make test` runs them: pytest + nbval, COURSE_FAST=1, this interpreter's kernel.
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+             "--nbval-current-env", str(path)],
+            env={**os.environ, "COURSE_FAST": "1"}, cwd=ROOT, capture_output=True, text=True)
+        fast[path.name] = time.perf_counter() - start
+        if run.returncode != 0:
+            raise SystemExit(f"{path.name} failed under nbval:\n{run.stdout[-3000:]}")
+    log("row 5: every chapter in full mode, as `make course` runs them")
+    with tempfile.TemporaryDirectory() as out:
+        built = build_course(notebook_dir, out, log=lambda line: log(f"  {line}"))
+    full = {html.stem + ".ipynb": seconds for html, seconds in built}
+    rows = [Row(5, f"  {name}", f"fast {fast[name]:.0f} s, full {full[name]:.0f} s", "")
+            for name in fast]
+    total_fast, total_full = sum(fast.values()), sum(full.values())
+    rows.append(Row(5, f"all {len(fast)} chapters, fast mode through nbval",
+                    f"{total_fast:.0f} s", f"{total_fast / FAST_BUDGET_S:.0%} of the budget",
+                    f"<= {FAST_BUDGET_S} s", total_fast <= FAST_BUDGET_S))
+    rows.append(Row(5, f"all {len(full)} chapters, full mode (make course)",
+                    f"{total_full:.0f} s", f"{total_full / FULL_BUDGET_S:.0%} of the budget",
+                    f"<= {FULL_BUDGET_S} s", total_full <= FULL_BUDGET_S))
+    return rows
+
+
+# --- row 6: import time ----------------------------------------------------------------------
+
+IMPORT_BUDGET_S = 0.3
+_IMPORT_CODE = (
+    "import time; start = time.perf_counter(); import torch; middle = time.perf_counter(); "
+    "import course_utils; print(middle - start, time.perf_counter() - middle)"
+)
+
+
+def bench_import(sizes: Sizes, log) -> list[Row]:
+    log(f"row 6: {sizes.repeats} fresh interpreters importing torch, then course_utils")
+    torch_s, ours_s = [], []
+    for _ in range(sizes.repeats):
+        run = subprocess.run([sys.executable, "-c", _IMPORT_CODE], capture_output=True,
+                             text=True, check=True, cwd=ROOT)
+        first, second = map(float, run.stdout.split())
+        torch_s.append(first)
+        ours_s.append(second)
+    ours, theirs = statistics.median(ours_s), statistics.median(torch_s)
+    return [Row(6, "import course_utils, after import torch",
+                f"{ours:.3f} s (torch itself: {theirs:.1f} s)",
+                f"{ours / IMPORT_BUDGET_S:.0%} of the budget", f"< {IMPORT_BUDGET_S} s",
+                ours < IMPORT_BUDGET_S)]
+
+
+# --- the table -------------------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _bytes(count: float) -> str:
+    return f"{count / MiB:,.0f} MiB" if count >= MiB else f"{count / 1024:,.0f} KiB"
+
+
+def machine_line(device: torch.device, sizes: Sizes) -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu
+    return (f"{datetime.date.today().isoformat()} | {cpu}, {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} torch threads | device {device} ({where}) | "
+            f"torch {torch.__version__} | Python {platform.python_version()} | {sizes.label}")
+
+
+def format_table(rows: list[Row], header: str) -> str:
+    cells = [("#", "measurement", "measured", "ratio", "target", "result")]
+    for row in rows:
+        status = "" if row.met is None else ("met" if row.met else "MISSED")
+        cells.append((str(row.number), row.what, row.measured, row.ratio, row.target, status))
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True))
+             .rstrip() for line in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths).rstrip())
+    return "\n".join([header, "", *lines])
+
+
+def run(rows: set[int], sizes: Sizes, device: torch.device, notebook_dir: Path,
+        log=lambda line: print(line, file=sys.stderr, flush=True)) -> str:
+    """Measure the requested rows and return the table."""
+    results: list[Row] = []
+    if rows & {1, 2}:
+        epochs = bench_training(sizes, device, log)
+        log("row 2: the float32 matmul peak")
+        peak = matmul_peak_flops(sizes, device)
+        results += training_rows(sizes, epochs, peak, rows)
+    if 3 in rows:
+        results += bench_dropout(sizes, device, log)
+    if 4 in rows:
+        results += bench_dropconnect(sizes, device, log)
+    if 5 in rows:
+        results += bench_course(notebook_dir, log)
+    if 6 in rows:
+        results += bench_import(sizes, log)
+    return format_table(results, machine_line(device, sizes))
+
+
+def parse_rows(text: str) -> set[int]:
+    try:
+        rows = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rows takes numbers like 1,3,5, got {text!r}") from None
+    if not rows or not rows <= set(ROWS):
+        raise argparse.ArgumentTypeError(f"--rows takes numbers from {ROWS}, got {text!r}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes: checks that every row runs in seconds")
+    parser.add_argument("--rows", type=parse_rows, default=set(ROWS),
+                        help="comma-separated rows to run (default: all, 1-6)")
+    parser.add_argument("--device", default="cpu", help="where rows 1-4 run (default: cpu)")
+    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks",
+                        help="the chapters that row 5 executes (default: notebooks/)")
+    args = parser.parse_args(argv)
+    table = run(args.rows, QUICK if args.quick else FULL, torch.device(args.device),
+                args.notebooks)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
