@@ -5,7 +5,7 @@ between them, so a machine that slows down for a while slows both alike, and eac
 median of at least five rounds. The rows:
 
 1. a training epoch: the common tutorial pipeline (``tutorial.py``) against ``course_utils.fit``;
-2. that epoch's share of this machine's float32 matmul peak, measured in the same run;
+2. that epoch's share of this machine's float32 matmul peak, timed in the same rounds;
 3. forward + backward of ``dropout_layer`` against ``F.dropout`` and ``nn.Dropout``;
 4. ``DropConnectLinear`` against ``nn.Linear``, and the per-example variant's time and memory;
 5. each chapter's execution time in fast mode (through nbval, as ``make test`` runs it) and in
@@ -60,15 +60,14 @@ class Sizes:
     val: int  # held out; both pipelines measure validation accuracy once per epoch
     repeats: int  # rounds per measurement; the table reports their median
     round_seconds: float  # a short kernel is called repeatedly until a round lasts about this
-    matmul: tuple[int, ...]  # square sizes tried for the float32 matmul peak
+    matmul: int  # n of the n x n float32 matmul that measures the machine's peak
     dropout_shapes: tuple[tuple[int, int], ...]
     dropconnect: tuple[int, int]  # (batch, features) of the square DropConnect layer
 
 
-FULL = Sizes("full sizes", 60_000, 1_000, 5, 0.2, (1024, 2048), ((256, 1024), (4096, 4096)),
-             (128, 1024))
+FULL = Sizes("full sizes", 60_000, 1_000, 5, 0.2, 2048, ((256, 1024), (4096, 4096)), (128, 1024))
 QUICK = Sizes("--quick sizes (a check that the suite runs; the numbers mean little)",
-              1_000, 100, 5, 0.01, (128,), ((32, 64), (128, 128)), (8, 64))
+              1_000, 100, 5, 0.01, 128, ((32, 64), (128, 128)), (8, 64))
 
 
 @dataclass
@@ -135,16 +134,20 @@ def _proc_status_kib(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field} line")
 
 
-def matmul_peak_flops(sizes: Sizes, device: torch.device) -> float:
-    """The machine's float32 matmul throughput: the best of the square sizes tried."""
-    best = 0.0
-    for n in sizes.matmul:
-        a = torch.randn(n, n, device=device)
-        b = torch.randn(n, n, device=device)
-        seconds = interleaved({"mm": lambda a=a, b=b: torch.mm(a, b)}, repeats=sizes.repeats,
-                              round_seconds=sizes.round_seconds)["mm"]
-        best = max(best, 2 * n**3 / seconds)
-    return best
+def matmul_probe(n: int, device: torch.device, seconds: float) -> tuple[Callable[[], object], int]:
+    """A function that runs n x n float32 matmuls for about ``seconds``, and its FLOP count.
+
+    Timed in the same rounds as the training epochs, its throughput is the machine's peak
+    under the same conditions: on a shared machine the peak moves from minute to minute.
+    """
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    calls = max(1, round(seconds / max(seconds_per_call(lambda: torch.mm(a, b), repeats=3), 1e-9)))
+
+    def run():
+        for _ in range(calls):
+            torch.mm(a, b)
+    return run, 2 * n**3 * calls
 
 
 # --- rows 1 and 2: a training epoch ----------------------------------------------------------
@@ -181,14 +184,16 @@ def bench_training(sizes: Sizes, device: torch.device, log) -> dict[int, dict[st
         data = load_dataset("fashion-mnist", root=root, val_size=sizes.val, download=False,
                             fallback=None, device=device)
         for batch_size in (64, 256):
-            log(f"row 1: {sizes.repeats} epochs of each pipeline at batch size {batch_size}")
+            log(f"rows 1-2: {sizes.repeats} epochs of each pipeline at batch size {batch_size}, "
+                f"each round also timing {sizes.matmul}x{sizes.matmul} matmuls")
             epochs[batch_size] = epoch_seconds(root, data, batch_size, sizes, device)
     return epochs
 
 
 def epoch_seconds(root, data, batch_size: int, sizes: Sizes, device) -> dict[str, float]:
     """One epoch of each pipeline per round: the tutorial's, ``fit`` with the model as chapter
-    05 builds it (nn.Dropout), and ``fit`` with the course's own dropout layer."""
+    05 builds it (nn.Dropout), and ``fit`` with the course's own dropout layer; plus the
+    matmul probe, whose throughput is returned as ``"peak FLOP/s"``."""
     from tutorial import tutorial_epoch, tutorial_loaders
 
     train_loader, val_loader = tutorial_loaders(root, batch_size, val_size=sizes.val)
@@ -203,15 +208,19 @@ def epoch_seconds(root, data, batch_size: int, sizes: Sizes, device) -> dict[str
         fit(model, data, epochs=1, lr=LR, batch_size=batch_size, progress=False,
             train_metrics="running")
 
-    return interleaved({
+    probe, probe_flops = matmul_probe(sizes.matmul, device, seconds=0.5)
+    times = interleaved({
         "tutorial": lambda: tutorial_epoch(tutorial_model, optimizer, train_loader, val_loader,
                                            device),
         "fit": lambda: fit_epoch(fit_model),
         "fit, dropout_layer": lambda: fit_epoch(fit_model_ours),
+        "matmul": probe,
     }, repeats=sizes.repeats)
+    times["peak FLOP/s"] = probe_flops / times.pop("matmul")
+    return times
 
 
-def training_rows(sizes: Sizes, epochs, peak: float, rows: set[int]) -> list[Row]:
+def training_rows(sizes: Sizes, epochs, rows: set[int]) -> list[Row]:
     out = []
     if 1 in rows:
         for batch_size, t in epochs.items():
@@ -225,13 +234,14 @@ def training_rows(sizes: Sizes, epochs, peak: float, rows: set[int]) -> list[Row
     if 2 in rows:
         flops = epoch_flops(training_model(), sizes.train)
         for batch_size, t in epochs.items():
+            peak = t["peak FLOP/s"]
             share = flops / t["fit"] / peak
             target = batch_size == 256
             out.append(Row(
                 2, f"fit epoch, batch {batch_size}: share of the float32 matmul peak",
                 f"{flops / t['fit'] / 1e9:.0f} of {peak / 1e9:.0f} GFLOP/s", f"{share:.0%}",
                 ">= 40%" if target else "", share >= 0.4 if target else None))
-        t = epochs[256]
+        t, peak = epochs[256], epochs[256]["peak FLOP/s"]
         out.append(Row(
             2, "  the same epoch with course_utils.Dropout in place of nn.Dropout",
             f"{flops / t['fit, dropout_layer'] / 1e9:.0f} of {peak / 1e9:.0f} GFLOP/s",
@@ -423,9 +433,7 @@ def run(rows: set[int], sizes: Sizes, device: torch.device, notebook_dir: Path,
     results: list[Row] = []
     if rows & {1, 2}:
         epochs = bench_training(sizes, device, log)
-        log("row 2: the float32 matmul peak")
-        peak = matmul_peak_flops(sizes, device)
-        results += training_rows(sizes, epochs, peak, rows)
+        results += training_rows(sizes, epochs, rows)
     if 3 in rows:
         results += bench_dropout(sizes, device, log)
     if 4 in rows:
