@@ -17,7 +17,7 @@ help:
 	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
-	@echo "make bench             performance benchmarks, one table of ratios (about 12 min;"
+	@echo "make bench             performance benchmarks, one table of ratios (about 9 min;"
 	@echo "                       ROWS=3,4 for some rows, QUICK=1 for tiny sizes)"
 	@echo "make lint              ruff over the package, the tests, the notebooks and the benchmarks"
 	@echo "make clean             remove build/ and caches (keeps .venv, data/ and student/)"
