@@ -300,29 +300,27 @@ def bench_dropconnect(sizes: Sizes, device: torch.device, log) -> list[Row]:
             layer(x).backward(grad)
         return run
 
-    rows = []
+    def timed(b, layers):
+        log(f"row 4: DropConnectLinear {n}x{n} at batch {b}")
+        return interleaved({name: step(layer, b) for name, layer in layers.items()},
+                           repeats=sizes.repeats, round_seconds=sizes.round_seconds)
+
+    t = timed(batch, {"nn.Linear": linear, "per-batch": per_batch, "per-example": per_example})
     # The per-batch mask costs the same at any batch size, nn.Linear's work grows with it: a
     # second, larger batch shows how the ratio falls.
-    for b in (batch, 4 * batch):
-        log(f"row 4: DropConnectLinear {n}x{n} at batch {b}")
-        fns = {"nn.Linear": step(linear, b), "per-batch": step(per_batch, b)}
-        if b == batch:
-            fns["per-example"] = step(per_example, b)
-        t = interleaved(fns, repeats=sizes.repeats, round_seconds=sizes.round_seconds)
-        ratio = t["per-batch"] / t["nn.Linear"]
-        if b == batch:
-            rows.append(Row(
-                4, f"DropConnectLinear fwd+bwd, {n}x{n}, batch {b}: per-batch mask / nn.Linear",
-                f"{_ms(t['per-batch'])} / {_ms(t['nn.Linear'])}", f"{ratio:.2f}x", "<= 2x",
-                ratio <= 2))
-            per_example_time = Row(
-                4, f"  per-example masks / nn.Linear, batch {b}",
-                f"{_ms(t['per-example'])} / {_ms(t['nn.Linear'])}",
-                f"{t['per-example'] / t['nn.Linear']:.0f}x")
-        else:
-            rows.append(Row(4, f"  per-batch mask / nn.Linear, batch {b}",
-                            f"{_ms(t['per-batch'])} / {_ms(t['nn.Linear'])}", f"{ratio:.2f}x"))
-    rows.append(per_example_time)
+    big = timed(4 * batch, {"nn.Linear": linear, "per-batch": per_batch})
+    ratio = t["per-batch"] / t["nn.Linear"]
+    rows = [
+        Row(4, f"DropConnectLinear fwd+bwd, {n}x{n}, batch {batch}: per-batch mask / nn.Linear",
+            f"{_ms(t['per-batch'])} / {_ms(t['nn.Linear'])}", f"{ratio:.2f}x", "<= 2x",
+            ratio <= 2),
+        Row(4, f"  per-batch mask / nn.Linear, batch {4 * batch}",
+            f"{_ms(big['per-batch'])} / {_ms(big['nn.Linear'])}",
+            f"{big['per-batch'] / big['nn.Linear']:.2f}x"),
+        Row(4, f"  per-example masks / nn.Linear, batch {batch}",
+            f"{_ms(t['per-example'])} / {_ms(t['nn.Linear'])}",
+            f"{t['per-example'] / t['nn.Linear']:.0f}x"),
+    ]
     peak = peak_memory_bytes(step(per_example, batch), device)
     masks = batch * n * n * torch.finfo(torch.float32).bits // 8
     rows.append(Row(4, f"  per-example masks: peak memory of one step, batch {batch}",
