@@ -7,13 +7,17 @@ STAMP  := $(VENV)/.installed
 # PYTHONPATH by test-ipywidgets7, so the main environment keeps ipywidgets 8.
 IPYW7  := $(VENV)/ipywidgets-7.7.1
 
-.PHONY: help lab test test-ipywidgets7 test-browser chromium course student figures bench lint clean
+.PHONY: help lab test test-ipywidgets7 test-fallback test-browser chromium fashion-mnist course student \
+	figures bench lint clean
 
 help:
 	@echo "make lab               open the course in JupyterLab (creates .venv on first use)"
 	@echo "make test              unit tests + every notebook through nbval (fast mode), then"
 	@echo "                       the widget tests and chapter 02 again with Colab's ipywidgets 7.7.1"
+	@echo "make test-fallback     every notebook (fast mode) with the real data hidden: the offline"
+	@echo "                       digits fallback a student without network gets"
 	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
+	@echo "make fashion-mnist     install Debian's dataset-fashion-mnist (the real data, offline)"
 	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
@@ -55,6 +59,23 @@ test-ipywidgets7: $(IPYW7)/.installed
 	PYTHONPATH=$(abspath $(IPYW7)) COURSE_FAST=1 COURSE_EXPECT_IPYWIDGETS=7.7.1 \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/test_widgets.py \
 		notebooks/02_bernoulli_mask.ipynb --nbval-lax --nbval-current-env
+
+# The offline fallback, as a student without network and without the data gets it: no system copy,
+# an empty data folder, no download. A fallback is the point here, so it must not be an error.
+FALLBACK_DATA := $(abspath build/fallback-data)
+test-fallback: $(STAMP)
+	rm -rf $(FALLBACK_DATA) && mkdir -p $(FALLBACK_DATA)
+	COURSE_FAST=1 COURSE_OFFLINE=1 COURSE_SYSTEM_DATA_DIR=none COURSE_REQUIRE_REAL_DATA=0 \
+		COURSE_DATA_DIR=$(FALLBACK_DATA) $(BIN)/python -m pytest -p no:cacheprovider notebooks \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+# The real FashionMNIST from Debian (60,000 + 10,000 images, 30 MB), with sudo when not root.
+fashion-mnist:
+	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then :; else \
+		echo "installing Debian's dataset-fashion-mnist"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; \
+	fi
 
 # Debian's chromium and its matching driver; installed once, with sudo when not root.
 chromium:

@@ -5,6 +5,12 @@ Environment variables (all optional):
 - ``COURSE_FAST=1``: fast mode. Notebooks shrink epochs and subsets; ``make test`` sets it.
 - ``COURSE_DEVICE``: force a device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
 - ``COURSE_DATA_DIR``: where datasets are cached and looked for.
+- ``COURSE_SYSTEM_DATA_DIR``: where system-wide dataset packages live (default
+  ``/usr/share/datasets``, where Debian's ``dataset-fashion-mnist`` puts FashionMNIST); ``none``
+  stops the loader from looking there.
+- ``COURSE_OFFLINE=1``: never try to download; use local copies or the offline fallback.
+- ``COURSE_REQUIRE_REAL_DATA=1``: a dataset that would fall back to the digits raises instead.
+  CI sets it, so a run on the fallback can never pass for a run on the real data.
 - ``COURSE_PROGRESS=0``: turn off the progress bars of :func:`course_utils.fit`.
 """
 
@@ -124,3 +130,42 @@ def data_dir() -> Path:
     if repo_data.is_dir():
         return repo_data
     return Path.cwd() / "data"
+
+
+DEFAULT_SYSTEM_DATA_DIR = Path("/usr/share/datasets")
+
+
+def system_data_dir() -> Path | None:
+    """Where system-wide dataset packages live, or ``None`` when the loader must not look there.
+
+    Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``.
+    ``COURSE_SYSTEM_DATA_DIR`` points elsewhere; ``COURSE_SYSTEM_DATA_DIR=none`` hides it, which is
+    how the tests and CI run the course as if the package were not installed.
+
+    >>> system_data_dir() in (None, DEFAULT_SYSTEM_DATA_DIR) or "COURSE_SYSTEM_DATA_DIR" in os.environ
+    True
+    """
+    raw = os.environ.get("COURSE_SYSTEM_DATA_DIR")
+    if raw is None:
+        return DEFAULT_SYSTEM_DATA_DIR
+    if raw.strip().lower() in {"", "none"}:
+        return None
+    return Path(raw.strip()).expanduser()
+
+
+def offline() -> bool:
+    """True when ``COURSE_OFFLINE=1``: datasets come from local copies only, never a download.
+
+    >>> isinstance(offline(), bool)
+    True
+    """
+    return env_flag("COURSE_OFFLINE")
+
+
+def require_real_data() -> bool:
+    """True when ``COURSE_REQUIRE_REAL_DATA=1``: falling back to the digits is an error.
+
+    >>> isinstance(require_real_data(), bool)
+    True
+    """
+    return env_flag("COURSE_REQUIRE_REAL_DATA")

@@ -1,4 +1,8 @@
-"""Datasets as in-memory tensors: FashionMNIST and MNIST online, bundled digits offline, and moons.
+"""Datasets as in-memory tensors: FashionMNIST and MNIST, bundled digits offline, and moons.
+
+FashionMNIST comes from the first of these that has it: the data folder (torchvision's layout),
+Debian's ``dataset-fashion-mnist`` package, a torchvision download, and only then the bundled
+digits, with one warning line. ``Dataset.source`` says which one it was.
 
 Every image dataset comes out the same way, so notebook code never depends on which one it got:
 ``float32`` tensors of shape ``(N, 1, 28, 28)`` with pixels in ``[0, 1]`` (what torchvision's
@@ -9,9 +13,12 @@ Every image dataset comes out the same way, so notebook code never depends on wh
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
+import shutil
 import socket
 import struct
+import tempfile
 import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -19,11 +26,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .config import data_dir
+from .config import data_dir, offline, require_real_data, system_data_dir
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "digits", "moons")
 
 _TORCHVISION_CLASSES = {"fashion-mnist": "FashionMNIST", "mnist": "MNIST"}
+# Folders under system_data_dir() holding a dataset's four .gz files (Debian's dataset-* packages).
+_SYSTEM_FOLDERS = {"fashion-mnist": "fashion-mnist"}
+_SYSTEM_PACKAGES = {"fashion-mnist": "dataset-fashion-mnist"}
 _DEFAULT_VAL_SIZE = {"fashion-mnist": 5000, "mnist": 5000, "digits": 300, "moons": 500}
 _DIGITS_TEST_SIZE = 360  # a fixed 20% of scikit-learn's 1,797 digits, like MNIST's fixed test set
 _MOONS_DEFAULT_TRAIN = 200
@@ -65,6 +75,16 @@ class Dataset:
     y_test: Tensor
     classes: list[str]
     input_shape: tuple[int, ...]
+    source: str = "given"
+
+    @property
+    def description(self) -> str:
+        """The dataset's name and where it came from, for a notebook's setup line.
+
+        >>> load_dataset("moons", train_size=10).description
+        'moons (generated)'
+        """
+        return f"{self.name} ({self.source})"
 
     @property
     def num_classes(self) -> int:
@@ -132,7 +152,14 @@ def load_dataset(
         noise: moons only: standard deviation of the noise added to the points (default 0.3).
 
     Returns:
-        A :class:`Dataset`. Check ``Dataset.name``: after a fallback it says ``"digits"``.
+        A :class:`Dataset`. Check ``Dataset.name``: after a fallback it says ``"digits"``, and
+        ``Dataset.source`` says ``"offline fallback"``.
+
+    Where FashionMNIST and MNIST come from, first hit wins: ``root`` (torchvision's layout,
+    ``root/FashionMNIST/raw/``), then Debian's ``dataset-fashion-mnist`` package in
+    :func:`course_utils.config.system_data_dir`, then a download into ``root`` (unless
+    ``download=False`` or ``COURSE_OFFLINE=1``), then the fallback. With
+    ``COURSE_REQUIRE_REAL_DATA=1`` the fallback raises :class:`DatasetUnavailableError` instead.
 
     >>> data = load_dataset("digits", train_size=500, seed=1)
     >>> data.name, tuple(data.X_train.shape), len(data.y_val), len(data.y_test)
@@ -158,17 +185,24 @@ def load_dataset(
         pool_X, pool_y, X_test, y_test, classes = _moons_pool(
             train_size, val_size, seed, _MOONS_DEFAULT_NOISE if noise is None else noise
         )
+        source = "generated"
     elif name == "digits":
         pool_X, pool_y, X_test, y_test, classes = _digits_pool()
+        source = f"{len(pool_y):,} images, bundled with scikit-learn"
     else:
         root = Path(root).expanduser() if root is not None else data_dir()
         try:
-            pool_X, pool_y, X_test, y_test, classes = _torchvision_pool(name, root, download)
+            (pool_X, pool_y, X_test, y_test, classes), where = _real_pool(name, root, download)
+            source = f"{len(pool_y):,} images, {where}"
         except Exception as err:  # noqa: BLE001 - any failure (network, files, import) means "not here"
             reason = _one_line(err)
-            if fallback is None:
-                raise DatasetUnavailableError(_unavailable_message(name, root, reason)) from err
+            if fallback is None or require_real_data():
+                message = _unavailable_message(name, root, reason)
+                if fallback is not None:
+                    message = f"COURSE_REQUIRE_REAL_DATA=1 forbids the digits fallback: {message}"
+                raise DatasetUnavailableError(message) from err
             pool_X, pool_y, X_test, y_test, classes = _digits_pool()
+            source = "offline fallback"
             train_size, val_size, capped = _cap_for_fallback(train_size, val_size, len(pool_y))
             note = " (train_size/val_size capped to fit it)" if capped else ""
             warnings.warn(
@@ -195,6 +229,7 @@ def load_dataset(
         y_test=y_test,
         classes=list(classes),
         input_shape=tuple(X_train.shape[1:]),
+        source=source,
     )
     return data.to(device) if device is not None else data
 
@@ -231,6 +266,47 @@ def _check_fraction(label: str, value: object) -> None:
 
 
 # --- sources ---------------------------------------------------------------------------------
+
+
+def _real_pool(name: str, root: Path, download: bool):
+    """The pool from the first place that has the files, and a few words on which place it was."""
+    folder = root / _TORCHVISION_CLASSES[name] / "raw"
+    try:
+        return _torchvision_pool(name, root, download=False), "local copy"
+    except RuntimeError as err:
+        if "not found" not in str(err):
+            raise  # a copy that is there but broken: say so rather than quietly download
+    failures = [f"no copy in {folder}"]
+    system = _system_copy(name)
+    if system is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            # torchvision reads unpacked IDX files; the package ships them gzipped and read-only,
+            # so unpack a copy (a fifth of a second) and leave /usr/share untouched.
+            _gunzip_idx(system, Path(tmp) / _TORCHVISION_CLASSES[name] / "raw")
+            return _torchvision_pool(name, Path(tmp), download=False), (
+                f"Debian package {_SYSTEM_PACKAGES[name]}"
+            )
+    if system_data_dir() is not None and name in _SYSTEM_PACKAGES:
+        failures.append(f"no {_SYSTEM_PACKAGES[name]} package in {system_data_dir()}")
+    if not download or offline():
+        why = "download=False" if not download else "COURSE_OFFLINE=1"
+        raise FileNotFoundError(f"not found: {'; '.join(failures)}; no download ({why})")
+    return _torchvision_pool(name, root, download=True), "downloaded"
+
+
+def _system_copy(name: str) -> Path | None:
+    base = system_data_dir()
+    if base is None or name not in _SYSTEM_FOLDERS:
+        return None
+    folder = base / _SYSTEM_FOLDERS[name]
+    return folder if all((folder / f"{file}.gz").is_file() for file in _IDX_FILES) else None
+
+
+def _gunzip_idx(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for file in _IDX_FILES:
+        with gzip.open(source / f"{file}.gz", "rb") as packed, open(target / file, "wb") as out:
+            shutil.copyfileobj(packed, out, 1 << 20)
 
 
 def _torchvision_pool(name: str, root: Path, download: bool):
@@ -393,8 +469,10 @@ def _one_line(err: BaseException) -> str:
 def _unavailable_message(name: str, root: Path, reason: str) -> str:
     folder = root / _TORCHVISION_CLASSES[name] / "raw"
     files = ", ".join(_IDX_FILES)
+    package = _SYSTEM_PACKAGES.get(name)
+    install = f"install Debian's {package} package (apt install {package}), or " if package else ""
     return (
-        f"could not load {name!r} ({reason}). To use it without a network, put its four "
-        f"unpacked IDX files ({files}) into {folder} and call again, or pass "
+        f"could not load {name!r} ({reason}). To use it without a network, {install}put its "
+        f"four unpacked IDX files ({files}) into {folder} and call again, or pass "
         f"fallback='digits' to use the bundled handwritten digits instead."
     )

@@ -1,16 +1,59 @@
-"""Shared fixtures: an offline network, MNIST-format files written by the tests, quiet plots."""
+"""Shared fixtures: an offline network, MNIST-format files written by the tests, quiet plots, and
+the real FashionMNIST for the tests of the chapters' teaching effects."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 
 import matplotlib
 import pytest
 import torch
 
-from course_utils.data import write_idx
+from course_utils.config import require_real_data, system_data_dir
+from course_utils.data import DatasetUnavailableError, load_dataset, write_idx
 
 matplotlib.use("Agg")  # this process only; nbval's kernels keep their inline backend
+
+# Where the real data is, read before any fixture hides it. The effect tests need it; every other
+# test runs as if it were absent, so that no test depends on what this machine has installed.
+_REAL_DATA_ENV = {
+    "COURSE_SYSTEM_DATA_DIR": os.environ.get("COURSE_SYSTEM_DATA_DIR"),
+    "COURSE_DATA_DIR": os.environ.get("COURSE_DATA_DIR"),
+}
+
+
+def pytest_report_header(config):
+    # Said once per run, so a laptop without the data knows why the effect tests skip.
+    try:
+        with _environment(_REAL_DATA_ENV):
+            where = load_dataset("fashion-mnist", download=False, fallback=None).source
+        return f"real data: fashion-mnist ({where})"
+    except DatasetUnavailableError:
+        need = "they fail: COURSE_REQUIRE_REAL_DATA=1" if require_real_data() else "they skip"
+        return (f"real data: FashionMNIST not found (no copy in data/, no Debian package in "
+                f"{system_data_dir()}); the effect tests need it and {need}. The notebooks run "
+                f"on the offline digits fallback. See the README's 'Offline classroom'.")
+
+
+@contextlib.contextmanager
+def _environment(values):
+    """Set (or, for ``None``, unset) environment variables for the block, then restore them."""
+
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(saved)
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +61,7 @@ def _quiet_and_isolated(monkeypatch, tmp_path):
     # No progress bars in test logs, and never touch the repository's data/ cache.
     monkeypatch.setenv("COURSE_PROGRESS", "0")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COURSE_SYSTEM_DATA_DIR", "none")
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
     yield
     import matplotlib.pyplot as plt
@@ -80,3 +124,24 @@ def course_cli(capsys):
         return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    """``load_dataset("fashion-mnist", **sizes)`` on the real data, never the fallback.
+
+    Where the real data is missing, a test that uses it skips, or fails under
+    ``COURSE_REQUIRE_REAL_DATA=1`` (CI), so a digits run can never pass for a real-data run.
+    """
+
+    def load(**kwargs):
+        try:
+            with _environment(_REAL_DATA_ENV):
+                return load_dataset("fashion-mnist", download=False, fallback=None, **kwargs)
+        except DatasetUnavailableError as err:
+            if require_real_data():
+                pytest.fail(f"COURSE_REQUIRE_REAL_DATA=1 but the real data is missing: {err}")
+            pytest.skip("the real FashionMNIST is not installed here (see the README's "
+                        "'Offline classroom')")
+
+    return load

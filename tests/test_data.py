@@ -177,3 +177,77 @@ def test_write_idx_refuses_what_it_would_corrupt(tmp_path, array, error, message
     with pytest.raises(error, match=message):
         write_idx(tmp_path / "file", array)
     assert not (tmp_path / "file").exists()
+
+
+# --- where the real data comes from -------------------------------------------------------------
+
+
+@pytest.fixture
+def debian_copy(tmp_path, mnist_files, monkeypatch):
+    """A system data folder laid out like Debian's dataset-fashion-mnist: four read-only .gz files."""
+    import gzip
+
+    root, _, _ = mnist_files
+    folder = tmp_path / "system" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for raw in (root / "FashionMNIST" / "raw").iterdir():
+        (folder / f"{raw.name}.gz").write_bytes(gzip.compress(raw.read_bytes()))
+        (folder / f"{raw.name}.gz").chmod(0o444)
+    monkeypatch.setenv("COURSE_SYSTEM_DATA_DIR", str(tmp_path / "system"))
+    return folder
+
+
+def test_the_debian_package_is_used_before_the_network(debian_copy, network_down, tmp_path):
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in debian_copy.iterdir())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning: the real files were found
+        data = load_dataset("fashion-mnist", root=tmp_path / "empty", val_size=100)
+    assert data.name == "fashion-mnist" and len(data.y_test) == 200
+    assert data.source == "600 images, Debian package dataset-fashion-mnist"
+    assert data.description == "fashion-mnist (600 images, Debian package dataset-fashion-mnist)"
+    # Nothing is written next to the package, and nothing is left in the data folder either.
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in debian_copy.iterdir()) == before
+    assert not (tmp_path / "empty").exists()
+
+
+def test_a_copy_in_root_comes_before_the_debian_package(debian_copy, mnist_files):
+    root, pixels, _ = mnist_files
+    data = load_dataset("fashion-mnist", root=root, download=False, val_size=100)
+    assert data.source == "600 images, local copy"
+    assert torch.equal(data.X_test, pixels[600:].unsqueeze(1).float() / 255)
+
+
+def test_offline_switch_skips_the_download(monkeypatch, tmp_path):
+    import torchvision
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("COURSE_OFFLINE=1 must not try the network")
+
+    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", no_download)
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.warns(DatasetFallbackWarning, match=r"no download \(COURSE_OFFLINE=1\)"):
+        data = load_dataset("fashion-mnist", root=tmp_path / "empty")
+    assert data.name == "digits" and data.description == "digits (offline fallback)"
+
+
+def test_require_real_data_turns_the_fallback_into_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_REQUIRE_REAL_DATA", "1")
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DatasetUnavailableError, match="COURSE_REQUIRE_REAL_DATA=1 forbids"):
+        load_dataset("fashion-mnist", root=tmp_path / "empty")
+    # Asking for the digits by name is not a fallback.
+    assert load_dataset("digits").source == "1,437 images, bundled with scikit-learn"
+
+
+def test_the_error_says_how_to_install_the_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DatasetUnavailableError, match="apt install dataset-fashion-mnist"):
+        load_dataset("fashion-mnist", root=tmp_path / "empty", fallback=None)
+
+
+def test_a_broken_local_copy_is_reported_not_skipped(debian_copy, mnist_files):
+    root, _, _ = mnist_files
+    (root / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00")
+    with pytest.warns(DatasetFallbackWarning) as caught:
+        load_dataset("fashion-mnist", root=root, download=False)
+    assert "not found" not in str(caught[0].message)
