@@ -53,12 +53,13 @@ def test_quick_run_prints_every_row_of_the_table(tmp_path):
     text = "\n".join(rows)
     for measurement in ("tutorial pipeline / fit", "share of the float32 matmul peak",
                         "dropout_layer / F.dropout", "per-batch mask / nn.Linear",
-                        "per-example masks: peak memory", "01_tiny.ipynb",
+                        "per-example masks: peak memory", "01_tiny.ipynb: fast / full mode",
+                        "data: ",
                         "fast mode through nbval", "full mode (make course)",
                         "import course_utils"):
         assert measurement in text, f"no row for {measurement!r}:\n{text}"
     targets = [row for row in rows if re.search(r"(>=|<=|<) [\d.]+", row)]
-    assert len(targets) == 8, text  # each target row says whether this run met it
+    assert len(targets) == 9, text  # each target row says whether this run met it
     assert all(row.rstrip().endswith(("met", "MISSED")) for row in targets), text
     assert not re.search(r"\bnan\b|\binf\b", text, re.IGNORECASE), text
     assert "row 5: 01_tiny.ipynb through nbval in fast mode" in run.stderr
