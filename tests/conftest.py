@@ -19,9 +19,12 @@ matplotlib.use("Agg")  # this process only; nbval's kernels keep their inline ba
 # Where the real data is, read before any fixture hides it. The effect tests need it; every other
 # test runs as if it were absent, so that no test depends on what this machine has installed.
 _REAL_DATA_ENV = {
-    "COURSE_SYSTEM_DATA_DIR": os.environ.get("COURSE_SYSTEM_DATA_DIR"),
-    "COURSE_DATA_DIR": os.environ.get("COURSE_DATA_DIR"),
+    name: os.environ.get(name)
+    for name in ("COURSE_SYSTEM_DATA_DIR", "COURSE_DATA_DIR", "COURSE_REQUIRE_REAL_DATA")
 }
+# CI sets COURSE_REQUIRE_REAL_DATA=1: then a missing real data set fails the effect tests. The
+# other tests run without it, since many of them test the fallback on purpose.
+_REQUIRE_REAL_DATA = require_real_data()
 
 
 def pytest_report_header(config):
@@ -31,7 +34,7 @@ def pytest_report_header(config):
             where = load_dataset("fashion-mnist", download=False, fallback=None).source
         return f"real data: fashion-mnist ({where})"
     except DatasetUnavailableError:
-        need = "they fail: COURSE_REQUIRE_REAL_DATA=1" if require_real_data() else "they skip"
+        need = "they fail: COURSE_REQUIRE_REAL_DATA=1" if _REQUIRE_REAL_DATA else "they skip"
         return (f"real data: FashionMNIST not found (no copy in data/, no Debian package in "
                 f"{system_data_dir()}); the effect tests need it and {need}. The notebooks run "
                 f"on the offline digits fallback. See the README's 'Offline classroom'.")
@@ -62,6 +65,7 @@ def _quiet_and_isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_PROGRESS", "0")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COURSE_SYSTEM_DATA_DIR", "none")
+    monkeypatch.delenv("COURSE_REQUIRE_REAL_DATA", raising=False)
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
     yield
     import matplotlib.pyplot as plt
@@ -139,9 +143,23 @@ def fashion_mnist():
             with _environment(_REAL_DATA_ENV):
                 return load_dataset("fashion-mnist", download=False, fallback=None, **kwargs)
         except DatasetUnavailableError as err:
-            if require_real_data():
+            if _REQUIRE_REAL_DATA:
                 pytest.fail(f"COURSE_REQUIRE_REAL_DATA=1 but the real data is missing: {err}")
             pytest.skip("the real FashionMNIST is not installed here (see the README's "
                         "'Offline classroom')")
 
     return load
+
+
+@pytest.fixture
+def real_data_env(monkeypatch):
+    """Undo the hiding of the real data for this test, for the kernels and subprocesses it starts.
+
+    Such a child process loads the chapters' data itself, as nbval does; under
+    ``COURSE_REQUIRE_REAL_DATA=1`` it must find the same real data, not fall back.
+    """
+    for name, value in _REAL_DATA_ENV.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ["with_without_dropout.png", "dropout_gap.png", "mask_grid.png"]
 
 
-def test_figures_command_writes_every_figure(tmp_path):
+def test_figures_command_writes_every_figure(tmp_path, real_data_env):
     result = subprocess.run(
         [sys.executable, "-m", "course_utils", "figures", "--out", str(tmp_path), "--fast"],
         capture_output=True, text=True,

@@ -308,13 +308,12 @@ def exercise_cells(nb):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_student_version_runs_until_each_exercise_and_only_exercises_raise(
-        path, student_dir, monkeypatch):
+        path, student_dir, monkeypatch, real_data_env):
     from nbclient import NotebookClient
 
     nb = nbformat.read(student_dir / path.name, as_version=4)
-    # The kernel inherits this environment: fast mode, and the same dataset cache as nbval.
+    # The kernel inherits this environment: fast mode, and the same data as nbval.
     monkeypatch.setenv("COURSE_FAST", "1")
-    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     errors = {i: out for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
