@@ -35,9 +35,11 @@ def pytest_report_header(config):
         return f"real data: fashion-mnist ({where})"
     except DatasetUnavailableError:
         need = "they fail: COURSE_REQUIRE_REAL_DATA=1" if _REQUIRE_REAL_DATA else "they skip"
-        return (f"real data: FashionMNIST not found (no copy in data/, no Debian package in "
-                f"{system_data_dir()}); the effect tests need it and {need}. The notebooks run "
-                f"on the offline digits fallback. See the README's 'Offline classroom'.")
+        system = system_data_dir()
+        debian = f"no Debian package in {system}" if system else "COURSE_SYSTEM_DATA_DIR=none"
+        return (f"real data: FashionMNIST not found (no copy in the data folder, {debian}); "
+                f"the effect tests need it and {need}. The notebooks run on the offline digits "
+                f"fallback. See the README's 'Offline classroom'.")
 
 
 @contextlib.contextmanager
