@@ -5,6 +5,8 @@ and epochs; the images are the real FashionMNIST). If you change a setting there
 the prose must stay true for any seed, not only for the one the notebook prints.
 """
 
+import functools
+
 import pytest
 
 from course_utils import fit, load_dataset, mlp, set_seed
@@ -23,6 +25,7 @@ def train_on_moons(data, hidden, seed):
 
 @pytest.fixture(scope="module")
 def train_images(fashion_mnist):
+    @functools.cache  # several tests look at the same run (200 images, width 512, one seed)
     def train(train_size, width, seed):
         data = fashion_mnist(train_size=train_size, val_size=300, seed=seed)
         set_seed(seed)
