@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import DropConnectLinear, Dropout, dropout_layer, fit, load_dataset, mlp
+from course_utils.comparison import COMPARISON
 from course_utils.course import build_course, chapters
 from course_utils.data import write_idx
 from course_utils.timing import seconds_per_call
@@ -155,8 +156,10 @@ def matmul_probe(n: int, device: torch.device, seconds: float) -> tuple[Callable
 
 
 def training_model(dropout_module=nn.Dropout) -> nn.Sequential:
-    """The 784-256-256-10 MLP with dropout 0.5 after each hidden layer, as chapter 05 builds it."""
-    return mlp((1, 28, 28), [256, 256], 10, dropout=[P, P], dropout_module=dropout_module)
+    """Chapter 05's MLP with its dropout rates (784-256-256-10, 0.5 after each hidden layer),
+    read from the chapter's protocol."""
+    return mlp((1, 28, 28), list(COMPARISON.hidden), 10, dropout=list(COMPARISON.rates),
+               dropout_module=dropout_module)
 
 
 def epoch_flops(model: nn.Module, samples: int) -> int:

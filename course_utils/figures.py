@@ -9,28 +9,19 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from .config import fast_mode, get_device, set_seed
+from .comparison import DROPOUT, NO_DROPOUT, Protocol, comparison_protocol, train_run
+from .config import get_device
 
-NO_DROPOUT, DROPOUT = "no dropout", "dropout 0.5/0.5"
 
-
-def train_with_and_without_dropout(data, *, epochs: int, seeds, device=None) -> dict:
-    """Chapter 05's controlled comparison: the 784-256-256-10 MLP without dropout and with 0.5
-    after each hidden layer, the same initial weights and batches per seed, SGD at 0.1.
+def train_with_and_without_dropout(protocol: Protocol, data, *, device=None) -> dict:
+    """Chapter 05's controlled comparison, as the chapter runs it: both arms of ``protocol``
+    for each of its seeds (the same initial weights and batches per seed).
 
     Returns ``{name: [History per seed]}``.
     """
-    from .models import mlp
-    from .training import fit
-
-    runs = {NO_DROPOUT: [], DROPOUT: []}
-    for seed in seeds:
-        for name, rates in [(NO_DROPOUT, [0.0, 0.0]), (DROPOUT, [0.5, 0.5])]:
-            set_seed(seed)  # the same initial weights for both networks
-            model = mlp(data.input_shape, [256, 256], data.num_classes, dropout=rates)
-            runs[name].append(fit(model, data, epochs=epochs, lr=0.1, batch_size=32, seed=seed,
-                                  device=device, progress=False))
-    return runs
+    arms = [(NO_DROPOUT, (0.0,) * len(protocol.hidden)), (DROPOUT, protocol.rates)]
+    return {name: [train_run(protocol, data, rates, seed, device=device).history
+                   for seed in protocol.seeds] for name, rates in arms}
 
 
 def _running_mean(values: list[float], window: int) -> list[float]:
@@ -39,7 +30,8 @@ def _running_mean(values: list[float], window: int) -> list[float]:
 
 def gap_figure(runs: dict, *, title: str, window: int = 5):
     """The train-minus-validation accuracy gap per epoch, mean ± std over seeds. Each seed's gap
-    is first averaged over the last ``window`` epochs, as chapter 05 does, to tame SGD noise."""
+    is first averaged over the last ``window`` epochs, as chapter 05 does, to tame epoch-to-epoch
+    noise."""
     from .plots import plot_sweep
 
     epochs = range(1, runs[NO_DROPOUT][0].epochs + 1)
@@ -66,26 +58,23 @@ def mask_grid_figure(images, *, dataset: str, seed: int = 0):
 
 def make_figures(out: str | Path = "figures", *, fast: bool | None = None, log=print) -> list[Path]:
     """Write ``with_without_dropout.png``, ``dropout_gap.png`` and ``mask_grid.png`` into
-    ``out``. Full mode trains three seeds (about half a minute on a laptop CPU); fast mode one
-    seed for a quarter of the epochs.
+    ``out``. Full mode trains chapter 05's protocol, three seeds of each arm (about half a
+    minute on a laptop CPU); fast mode its fast-mode sizes, one seed.
     """
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, also on a headless server
     import matplotlib.pyplot as plt
 
-    from .data import load_dataset
     from .plots import plot_history
 
-    fast = fast_mode() if fast is None else fast
+    protocol = comparison_protocol(fast)
     device = get_device()
-    data = load_dataset("fashion-mnist", train_size=2000 if fast else 10_000, seed=0,
-                        device=device)
-    # Chapter 05's budget: about 1,400 updates on the 1,137 offline digits, 4,700 online.
-    epochs = (40 if data.name == "digits" else 15) // (4 if fast else 1)
-    seeds = [0] if fast else [0, 1, 2]
-    runs = train_with_and_without_dropout(data, epochs=epochs, seeds=seeds, device=device)
-    about = f"{data.name}, {len(data.y_train)} training images"
+    data = protocol.load(device=device)
+    runs = train_with_and_without_dropout(protocol, data, device=device)
+    seeds = protocol.seeds
+    about = (f"{data.name}, {len(data.y_train):,} training images, "
+             f"{protocol.label_noise:.0%} of labels flipped")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -93,8 +82,9 @@ def make_figures(out: str | Path = "figures", *, fast: bool | None = None, log=p
             {name: histories[0] for name, histories in runs.items()},
             title=f"{about}: the same MLP with and without dropout (seed {seeds[0]})"),
         "dropout_gap.png": gap_figure(
-            runs, title=f"{about}: the generalization gap\n(5-epoch running mean; mean ± std over "
-                       f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''})"),
+            runs, window=protocol.last,
+            title=f"{about}: the generalization gap\n({protocol.last}-epoch running mean; mean ± "
+                  f"std over {len(seeds)} seed{'s' if len(seeds) > 1 else ''})"),
         "mask_grid.png": mask_grid_figure(data.X_train[:8].cpu(), dataset=data.name),
     }
     written = []
@@ -105,7 +95,7 @@ def make_figures(out: str | Path = "figures", *, fast: bool | None = None, log=p
         written.append(out / name)
         log(f"wrote {out / name}")
     for name, histories in runs.items():
-        gaps = [statistics.mean(h.gap[-5:]) for h in histories]
-        log(f"  {name}: gap over the last 5 epochs {statistics.mean(gaps):.3f} "
+        gaps = [statistics.mean(h.gap[-protocol.last:]) for h in histories]
+        log(f"  {name}: gap over the last {protocol.last} epochs {statistics.mean(gaps):.3f} "
             f"(per seed: {', '.join(f'{g:.3f}' for g in gaps)})")
     return written

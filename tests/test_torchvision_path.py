@@ -1,8 +1,8 @@
 """The chapters' online code path, run offline.
 
 Students in Colab get FashionMNIST and MNIST from torchvision, and chapter 05 then takes a
-different branch (the real `torchvision.datasets.FashionMNIST` in its DataLoader timing, and the
-training length for 10,000 images). CI has no network, so nbval only ever runs the offline
+different branch (the real `torchvision.datasets.FashionMNIST` in its DataLoader timing). CI has
+no network, so nbval only ever runs the offline
 fallback. Here we write full-size MNIST/FashionMNIST IDX files made of the bundled digits
 (60,000 training and 10,000 test images, like the real files) and execute chapter 05 in fast
 mode against them, so the branch students actually run is executed in every CI run too.
