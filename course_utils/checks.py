@@ -10,8 +10,8 @@ student's own random state is left untouched.
     Checking dropout_layer(X, p):
       ✓ returns a tensor of X's shape
     ...
-    All 13 checks passed.
-    <checklist: 13 of 13 checks passed>
+    All 14 checks passed.
+    <checklist: 14 of 14 checks passed>
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _run_battery(title: str, checks: list[tuple[str, Callable[[], None]]],
             except _Skip as skip:
                 results.append(CheckResult(name, None, f"skipped: {skip}"))
             except NotImplementedError as err:
-                if _is_stub(err):  # an unsolved exercise: one clear message, not 13 ✗ lines
+                if _is_stub(err):  # an unsolved exercise: one clear message, not a ✗ per check
                     raise _not_written(subject) from None
                 results.append(CheckResult(name, False, f"raised NotImplementedError: {err}",
                                            _error_hint(err)))
@@ -216,6 +216,18 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
 
 
+def _agreement(kept: Tensor, dim: int) -> tuple[float, float]:
+    """How often an entry of a keep-mask equals its neighbour along ``dim``, and a 6σ tolerance.
+
+    Independent coins at p = 0.5 agree half the time; a mask drawn once and broadcast along
+    ``dim`` agrees every time. The drop fraction, mean and variance cannot tell the two apart.
+    """
+    n = kept.shape[dim]
+    same = (kept.narrow(dim, 1, n - 1) == kept.narrow(dim, 0, n - 1)).double().mean().item()
+    pairs = kept.numel() // n * (n - 1)
+    return same, 6 * math.sqrt(0.25 / pairs)
+
+
 def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     """Check a student's inverted-dropout function ``fn(X, p)`` (p = drop probability).
 
@@ -234,7 +246,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
           with p=0.3, x=... came out as ...
           hint: kept units come out unscaled: divide the kept units by (1 - p)
     ...
-    AssertionError: 5 of 13 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
+    AssertionError: 5 of 14 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
     """
     if not callable(fn):
         raise TypeError(f"check_dropout_layer needs your function, got {type(fn).__name__}")
@@ -382,6 +394,29 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
                 "probability 1 - p and p",
             )
 
+    def independent():
+        p = 0.5
+        for shape in ((128, 256), (32, 16, 64)):
+            kept = _call(fn, torch.ones(shape), p) != 0
+            for dim in range(len(shape)):
+                same, tol = _agreement(kept, dim)
+                if same <= 0.5 + tol:
+                    continue
+                if dim == 0:
+                    hint = ("every example got the same mask: it was drawn for one example and "
+                            "broadcast over the batch (e.g. torch.rand(X.shape[1:])). Each entry "
+                            "of X, for every example, needs its own coin: torch.rand_like(X) > p")
+                elif dim == len(shape) - 1:
+                    hint = ("all the entries of one example share one coin (e.g. "
+                            "torch.rand(len(X), 1)): every entry needs its own, "
+                            "torch.rand_like(X) > p")
+                else:
+                    hint = (f"the mask is shared along dimension {dim}: draw it with X's full "
+                            "shape, torch.rand_like(X) > p")
+                raise _Fail(
+                    f"with a {shape} input and p={p}, {same:.0%} of the neighbours along "
+                    f"dimension {dim} were kept or dropped together (expected 50%)", hint)
+
     def fresh_mask():
         X = torch.ones(4096)
         a, b = _call(fn, X.clone(), 0.5), _call(fn, X.clone(), 0.5)
@@ -445,6 +480,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
         ("drops a fraction p of the entries (p=0.2 and p=0.8)", drop_fraction),
         ("keeps the mean: E[h'] = h", mean),
         ("has variance x²·p/(1-p)", variance),
+        ("drops each entry on its own coin (2-D and 3-D inputs)", independent),
         ("draws a new mask on every call", fresh_mask),
         ("leaves its input unchanged", not_mutated),
         ("passes gradients as mask/(1-p)", gradient),
@@ -454,10 +490,15 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     return _run_battery(f"Checking {name}(X, p):", checks, name)
 
 
-def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
+def check_dropconnect(cls: Callable[..., torch.nn.Module], *, mode: str = "per-batch") -> Checklist:
     """Check a student's DropConnect layer: ``cls(in_features, out_features, p)`` must build a
     module that behaves like ``nn.Linear`` with each weight dropped with probability ``p`` in
     training (kept weights scaled by ``1/(1-p)``) and like plain ``nn.Linear`` in eval mode.
+
+    ``mode`` says how the masks relate across a batch: ``"per-batch"`` (default) draws one
+    ``(out, in)`` mask per forward, shared by every example; ``"per-example"`` draws one per
+    example, as in Wan et al. (2013). Either way each weight gets its own coin. For a layer
+    with options, pass ``functools.partial(MyLayer, per_example=True)``.
 
     Prints a ✓/✗ checklist with a hint under each ✗, and raises ``AssertionError`` naming the
     failed checks. Returns the :class:`Checklist` when everything passed.
@@ -467,11 +508,14 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
     Checking DropConnectLinear(in_features, out_features, p):
       ✓ has nn.Linear's parameters: weight (out, in), bias (out,)
     ...
-    All 11 checks passed.
-    <checklist: 11 of 11 checks passed>
+    All 12 checks passed.
+    <checklist: 12 of 12 checks passed>
     """
     if not callable(cls):
         raise TypeError(f"check_dropconnect needs your layer class, got {type(cls).__name__}")
+    if mode not in ("per-batch", "per-example"):
+        raise ValueError(f"mode must be 'per-batch' or 'per-example', got {mode!r}")
+    per_example = mode == "per-example"
     name = getattr(cls, "__name__", "your layer")
     title = f"Checking {name}(in_features, out_features, p):"
     F = torch.nn.functional
@@ -547,6 +591,10 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
                 "the output must depend on self.weight through autograd: no .data, .detach() "
                 "or torch.no_grad() in forward",
             )
+        if per_example:  # the examples' gradients add up, so few entries stay exactly zero
+            if not grad.abs().sum() > 0:
+                raise _Fail("weight.grad is all zeros", "is the mask keeping anything?")
+            return
         frac = (grad == 0).double().mean().item()
         n = grad.numel()
         tol = 5 * math.sqrt(p * (1 - p) / n)
@@ -640,6 +688,53 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
                 "drop each weight with probability p",
             )
 
+    def mask_structure():
+        # Two inputs switched on, with weights 1 and 2 into every output: each output then reads
+        # both of its coins, 0/1/2/3 times the kept scale, for every example of one batch.
+        batch, n_in, n_out, (i, j) = 64, 10, 256, (3, 7)
+        W = torch.zeros(n_out, n_in)
+        W[:, i], W[:, j] = 1.0, 2.0
+        layer = build(n_in, n_out, 0.5, W)
+        x = torch.zeros(batch, n_in)
+        x[:, [i, j]] = 1.0
+        with torch.no_grad():
+            out = output(layer, x)
+        top = out.max().item()
+        level = out / (top / 3) if top > 0 else out
+        if top <= 0 or not torch.allclose(level, level.round(), atol=1e-4):
+            raise _Fail("the outputs are not a pattern of kept and dropped weights",
+                        "each weight is kept (scaled by 1/(1-p)) or dropped, nothing else")
+        level = level.round()
+        kept = torch.stack([(level == 1) | (level == 3), level >= 2], dim=-1)  # (batch, out, 2)
+        same, tol = _agreement(kept, 2)
+        if same > 0.5 + tol:
+            raise _Fail(
+                f"an output's weights from two inputs were kept or dropped together {same:.0%} of "
+                "the time (expected 50%)",
+                "one coin per output unit is dropout on the output: the mask needs the weight's "
+                "shape (out, in)")
+        same, tol = _agreement(kept, 1)
+        if same > 0.5 + tol:
+            raise _Fail(
+                f"one input's weights into different outputs were kept or dropped together "
+                f"{same:.0%} of the time (expected 50%)",
+                "one coin per input is dropout on the input: the mask needs the weight's shape "
+                "(out, in)")
+        shared = all(torch.equal(kept[0], kept[b]) for b in range(1, batch))
+        if per_example:
+            same, tol = _agreement(kept, 0)
+            if shared or same > 0.5 + tol:
+                raise _Fail(
+                    f"the examples of one batch were kept or dropped together {same:.0%} of the "
+                    "time (expected 50%)",
+                    "per-example DropConnect draws a separate (out, in) mask for every example: "
+                    "a (batch, out, in) mask, e.g. torch.rand(len(x), *self.weight.shape)")
+        elif not shared:
+            raise _Fail(
+                "the examples of one batch got different masks",
+                "per-batch DropConnect draws one (out, in) mask per forward, shared by the batch; "
+                "if you meant one mask per example, check with mode='per-example'")
+
     def fresh_mask():
         layer = build(40, 30, 0.5)
         x2 = _positive((4, 40))
@@ -709,10 +804,13 @@ def check_dropconnect(cls: Callable[..., torch.nn.Module]) -> Checklist:
     checks = [
         ("has nn.Linear's parameters: weight (out, in), bias (out,)", parameters),
         ("never changes the weight in forward (no in-place masking)", weight_unchanged),
-        ("weight.grad exists and a fraction p of it is exactly 0", grad_zeros),
+        ("weight.grad exists" if per_example else "weight.grad exists and a fraction p of it is "
+         "exactly 0", grad_zeros),
         ("keeps the mean: E[output] = F.linear(x, W, b)", mean),
         ("has variance p/(1-p)·Σ W²x²", variance),
         ("drops each output unit's connections independently (one-hot input)", one_hot),
+        ("one mask per example, a coin per weight" if per_example else
+         "one mask per batch, a coin per weight", mask_structure),
         ("draws a new mask on every training call", fresh_mask),
         ("eval mode is deterministic and equals nn.Linear", eval_mode),
         ("p=0 is plain nn.Linear", p_zero),

@@ -28,6 +28,7 @@ CHECK_NAMES = [
     "drops a fraction p",
     "keeps the mean",
     "has variance",
+    "drops each entry on its own coin",
     "draws a new mask on every call",
     "leaves its input unchanged",
     "passes gradients",
@@ -119,11 +120,38 @@ def detached(X, p):
     return (X * _good_mask(X, p) / (1 - p)).detach()
 
 
+def shared_over_the_batch(X, p):
+    """One mask drawn for a single example and broadcast over the batch."""
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape[1:], device=X.device) >= p).to(X.dtype)
+    return X * mask / (1 - p)
+
+
+def one_coin_per_example(X, p):
+    """One draw per example (row), broadcast over its features."""
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape[0], *[1] * (X.dim() - 1), device=X.device) >= p).to(X.dtype)
+    return X * mask / (1 - p)
+
+
+def shared_over_the_middle_dimension(X, p):
+    """Right for 1-D and 2-D inputs; a 3-D input shares its mask along dimension 1."""
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    shape = (X.shape[0], 1, *X.shape[2:]) if X.dim() > 2 else X.shape
+    return X * (torch.rand(shape, device=X.device) >= p).to(X.dtype) / (1 - p)
+
+
 def test_reference_passes_every_check(capsys):
     failed, out = run_checker(dropout_layer, capsys)
     assert failed == []
     assert out.count("✓") == len(CHECK_NAMES) and "✗" not in out
-    assert "All 13 checks passed." in out
+    assert "All 14 checks passed." in out
 
 
 def test_module_forward_passes_too(capsys):
@@ -146,6 +174,9 @@ def test_module_forward_passes_too(capsys):
         (no_validation, ["rejects p outside [0, 1]"], "accepted silently"),
         (nan_at_p_one, ["p=1 returns all zeros"], "0/0"),
         (detached, ["passes gradients"], ".detach()"),
+        (shared_over_the_batch, ["drops each entry on its own coin"], "broadcast over the batch"),
+        (one_coin_per_example, ["drops each entry on its own coin"], "share one coin"),
+        (shared_over_the_middle_dimension, ["drops each entry on its own coin"], "dimension 1"),
     ],
 )
 def test_checker_catches_known_mistakes(bad, must_fail, hint, capsys):
@@ -154,6 +185,14 @@ def test_checker_catches_known_mistakes(bad, must_fail, hint, capsys):
         assert name in failed, f"{bad.__name__} slipped past '{name}':\n{out}"
     assert hint in out, f"{bad.__name__}: expected a hint mentioning {hint!r}:\n{out}"
     assert f"{len(CHECK_NAMES) - len(failed)} of {len(CHECK_NAMES)} checks passed." in out
+
+
+@pytest.mark.parametrize("bad", [one_coin_per_example, shared_over_the_middle_dimension])
+def test_a_mask_shared_along_one_dimension_fails_only_the_independence_check(bad, capsys):
+    # Its drop fraction, values, mean, variance and gradient are all right: only the
+    # independence of the entries is wrong, and the checklist must say exactly that.
+    failed, out = run_checker(bad, capsys)
+    assert failed == ["drops each entry on its own coin"], out
 
 
 def test_widely_copied_version_is_only_wrong_about_dtype_device_and_validation(capsys):
@@ -173,7 +212,7 @@ def test_errors_in_student_code_are_reported_not_raised(capsys):
     assert [n for n in CHECK_NAMES if n != device] == [n for n in failed if n != device]
     assert "raised RuntimeError: boom" in out
     if not torch.cuda.is_available():
-        assert f"– {device}" in out and "0 of 12 checks passed." in out
+        assert f"– {device}" in out and "0 of 13 checks passed." in out
 
 
 def test_returning_none_gets_a_clear_message(capsys):

@@ -140,17 +140,36 @@ def test_gaussian_samples_have_the_moments():
 # --- check_dropconnect ---------------------------------------------------------------------
 
 
+PER_EXAMPLE = functools.partial(DropConnectLinear, per_example=True)
+
+
 def test_reference_passes_the_checker(capsys):
     result = check_dropconnect(DropConnectLinear)
-    assert all(r.passed for r in result) and len(result) == 11
-    assert "All 11 checks passed." in capsys.readouterr().out
+    assert all(r.passed for r in result) and len(result) == 12
+    assert "All 12 checks passed." in capsys.readouterr().out
 
 
-def test_per_example_reference_fails_only_the_per_batch_gradient_check(capsys):
-    # The gradient check is about the default per-batch mask: with a mask per example, the
-    # batch's gradients add up and hardly any entry stays exactly zero.
-    with pytest.raises(AssertionError, match="1 of 11 checks failed: weight.grad exists"):
-        check_dropconnect(functools.partial(DropConnectLinear, per_example=True))
+def test_per_example_reference_passes_in_per_example_mode(capsys):
+    result = check_dropconnect(PER_EXAMPLE, mode="per-example")
+    assert all(r.passed for r in result) and len(result) == 12
+    assert "one mask per example, a coin per weight" in capsys.readouterr().out
+
+
+def test_each_mode_rejects_the_other_ones_masks(capsys):
+    # Per-batch mode: one mask shared by the batch, so a per-example layer fails there (and its
+    # summed gradient has few exact zeros). Per-example mode: the masks must differ.
+    with pytest.raises(AssertionError, match="2 of 12 checks failed: weight.grad exists.*"
+                                             "one mask per batch"):
+        check_dropconnect(PER_EXAMPLE)
+    assert "shared by the batch" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="1 of 12 checks failed: one mask per example"):
+        check_dropconnect(DropConnectLinear, mode="per-example")
+    assert "separate (out, in) mask for every example" in capsys.readouterr().out
+
+
+def test_mode_must_be_one_of_the_two():
+    with pytest.raises(ValueError, match="per-batch' or 'per-example"):
+        check_dropconnect(DropConnectLinear, mode="per_sample")
 
 
 def test_checker_leaves_the_global_rng_alone():
@@ -255,6 +274,40 @@ class AssertsP(nn.Linear):
     forward = DropConnectLinear.forward
 
 
+class PerExampleInputDropout(_Base):
+    """A mask per example, but one coin per (example, input): dropout on the input again."""
+
+    def forward(self, x):
+        if not self.training:
+            return F.linear(x, self.weight, self.bias)
+        keep = (torch.rand(len(x), 1, self.in_features) >= self.p).to(x.dtype)
+        w = self.weight * keep / (1 - self.p)  # (batch, out, in)
+        return torch.einsum("bi,boi->bo", x, w) + self.bias
+
+
+class PerExampleSharedOverTheBatch(_Base):
+    """Claims to be per-example, but draws one (out, in) mask and repeats it for the batch."""
+
+    def forward(self, x):
+        if not self.training:
+            return F.linear(x, self.weight, self.bias)
+        w = (self.weight * self.mask() / (1 - self.p)).expand(len(x), -1, -1)
+        return torch.einsum("bi,boi->bo", x, w) + self.bias
+
+
+@pytest.mark.parametrize(
+    "bad, hint",
+    [
+        (PerExampleInputDropout, "one coin per input is dropout on the input"),
+        (PerExampleSharedOverTheBatch, "separate (out, in) mask for every example"),
+    ],
+)
+def test_per_example_mode_catches_masks_that_are_not_independent(bad, hint, capsys):
+    with pytest.raises(AssertionError, match="one mask per example, a coin per weight"):
+        check_dropconnect(bad, mode="per-example")
+    assert hint in capsys.readouterr().out
+
+
 class WrongSignature(_Base):
     def __init__(self, p, in_features, out_features):
         super().__init__(in_features, out_features, p)
@@ -268,6 +321,8 @@ class WrongSignature(_Base):
         (InputDropout, "one-hot input"),
         (InputDropout, "fraction p of it is exactly 0"),
         (OutputDropout, "has variance"),
+        (OutputDropout, "one mask per batch, a coin per weight"),
+        (InputDropout, "one mask per batch, a coin per weight"),
         (Unscaled, "keeps the mean"),
         (SwappedKeep, "keeps the mean"),
         (MaskAlsoInEval, "eval mode"),
