@@ -12,9 +12,10 @@ all read the protocol from here, so the README's figure, CI and the chapter show
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from .config import fast_mode, set_seed
 from .data import Dataset, load_dataset
@@ -74,13 +75,15 @@ def comparison_protocol(fast: bool | None = None) -> Protocol:
 @dataclass
 class Run:
     """One trained configuration: its per-epoch history, its final training accuracy (eval
-    mode, whatever ``train_metrics`` the history used) and its one look at the test set."""
+    mode, whatever ``train_metrics`` the history used), its one look at the test set, and the
+    trained model itself, for experiments on it afterwards."""
 
     history: History
     train_acc: float
     test_loss: float
     test_acc: float
     last: int = 5
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
 
     @property
     def val_acc(self) -> float:
@@ -116,4 +119,70 @@ def train_run(protocol: Protocol, data: Dataset, rates, seed: int, *, hidden=Non
                   batch_size=protocol.batch_size, optimizer=protocol.optimizer, seed=seed,
                   device=device, progress=False, train_metrics=train_metrics)
     return Run(history, evaluate(model, data.X_train, data.y_train)[1],
-               *evaluate(model, data.X_test, data.y_test), last=protocol.last)
+               *evaluate(model, data.X_test, data.y_test), last=protocol.last, model=model)
+
+
+# --- co-adaptation, measured on a trained MLP ------------------------------------------------
+
+
+def _hidden_readers(model: nn.Module) -> list[nn.Linear]:
+    # Every Linear layer after the first reads a hidden layer: its input columns are the units.
+    readers = [m for m in model.modules() if isinstance(m, nn.Linear)][1:]
+    if not readers:
+        raise ValueError("the model needs at least one hidden layer: an MLP with two or more "
+                         "nn.Linear layers")
+    return readers
+
+
+@torch.no_grad()
+def unit_removal_damage(model: nn.Module, X: Tensor, y: Tensor) -> Tensor:
+    """The rise in loss on ``(X, y)`` when one hidden unit at a time is removed (its outgoing
+    weights zeroed), for every hidden unit of an MLP, in layer order. A network whose units
+    lean on particular partners has a few units whose loss hurts.
+
+    >>> from course_utils import mlp
+    >>> damage = unit_removal_damage(mlp(2, [8, 4], 2), torch.randn(16, 2), torch.randint(0, 2, (16,)))
+    >>> damage.shape
+    torch.Size([12])
+    """
+    layers = _hidden_readers(model)
+    base = evaluate(model, X, y)[0]
+    damage = []
+    for layer in layers:
+        for unit in range(layer.in_features):
+            saved = layer.weight[:, unit].clone()
+            layer.weight[:, unit] = 0
+            try:
+                damage.append(evaluate(model, X, y)[0] - base)
+            finally:
+                layer.weight[:, unit] = saved
+    return torch.tensor(damage)
+
+
+@torch.no_grad()
+def half_removed_accuracy(model: nn.Module, X: Tensor, y: Tensor, *, trials: int = 20,
+                          seed: int = 0) -> float:
+    """Accuracy on ``(X, y)`` with a random half of every hidden layer's units removed and the
+    others doubled, which is the network one dropout mask at p = 0.5 leaves; the mean over
+    ``trials`` random halves. The weights are put back afterwards.
+
+    >>> from course_utils import mlp
+    >>> 0.0 <= half_removed_accuracy(mlp(2, [8], 2), torch.randn(16, 2), torch.zeros(16, dtype=torch.long)) <= 1.0
+    True
+    """
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise ValueError(f"trials must be a positive int, got {trials!r}")
+    layers = _hidden_readers(model)
+    g = torch.Generator().manual_seed(seed)
+    saved = [layer.weight.clone() for layer in layers]
+    accuracies = []
+    try:
+        for _ in range(trials):
+            for layer, weight in zip(layers, saved, strict=True):
+                keep = (torch.rand(layer.in_features, generator=g) >= 0.5).to(weight)
+                layer.weight.copy_(weight * keep * 2)
+            accuracies.append(evaluate(model, X, y)[1])
+    finally:
+        for layer, weight in zip(layers, saved, strict=True):
+            layer.weight.copy_(weight)
+    return statistics.mean(accuracies)

@@ -5,7 +5,8 @@ read), over its three seeds, so that no lucky seed carries it.
 What the chapter's prose claims, seed by seed: without dropout the network memorizes its
 training set, flipped labels included, and its validation loss turns up while its training loss
 keeps falling; with dropout the validation loss stays low, the gap is much smaller, and the
-validation and test accuracies are higher by more than the seed-to-seed spread."""
+validation and test accuracies are higher by more than the seed-to-seed spread. Without dropout,
+single hidden units also matter far more, and removing a random half of them costs far more."""
 
 import json
 import statistics
@@ -13,16 +14,27 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.comparison import COMPARISON, train_run
+from course_utils import evaluate
+from course_utils.comparison import (
+    COMPARISON,
+    half_removed_accuracy,
+    train_run,
+    unit_removal_damage,
+)
 
 P = COMPARISON
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def arms(fashion_mnist):
-    data = fashion_mnist(**P.dataset_options())
-    assert data.name == "fashion-mnist"
+def data(fashion_mnist):
+    found = fashion_mnist(**P.dataset_options())
+    assert found.name == "fashion-mnist"
+    return found
+
+
+@pytest.fixture(scope="module")
+def arms(data):
     return {name: [train_run(P, data, rates, seed) for seed in P.seeds]
             for name, rates in [("without", (0.0,) * len(P.hidden)), ("with", P.rates)]}
 
@@ -72,3 +84,17 @@ def test_dropout_wins_in_every_seed_by_more_than_the_spread(arms, metric):
              for a, b in zip(arms["without"], arms["with"], strict=True)]
     spread = max(statistics.stdev(getattr(r, metric) for r in arms[arm]) for arm in arms)
     assert min(gains) > spread, (gains, spread)
+
+
+def test_without_dropout_units_lean_on_each_other(arms, data):
+    # The chapter's co-adaptation measurement, on every seed: the most important single units
+    # matter far more without dropout, and a random half of the units breaks that network.
+    for without, with_ in zip(arms["without"], arms["with"], strict=True):
+        worst = {}
+        lost = {}
+        for arm, run in [("without", without), ("with", with_)]:
+            worst[arm] = unit_removal_damage(run.model, data.X_val, data.y_val).max().item()
+            full = evaluate(run.model, data.X_val, data.y_val)[1]
+            lost[arm] = full - half_removed_accuracy(run.model, data.X_val, data.y_val)
+        assert worst["with"] < 0.5 * worst["without"], worst
+        assert lost["with"] < 0.5 * lost["without"], lost
