@@ -22,10 +22,6 @@ from .data import Dataset, load_dataset
 from .models import mlp
 from .training import History, evaluate, fit
 
-# One label and one colour per arm, in every figure of the chapter and in the README.
-NO_DROPOUT, DROPOUT = "no dropout", "dropout 0.5/0.5"
-COLORS = {NO_DROPOUT: "C0", DROPOUT: "C1"}
-
 
 @dataclass(frozen=True)
 class Protocol:
@@ -50,6 +46,11 @@ class Protocol:
     seeds: tuple[int, ...] = (0, 1, 2)
     last: int = 5  # final validation numbers: the mean over this many last epochs
 
+    @property
+    def no_dropout(self) -> tuple[float, ...]:
+        """The other arm's rates: zero after every hidden layer."""
+        return (0.0,) * len(self.hidden)
+
     def dataset_options(self, *, label_noise: float | None = None) -> dict:
         """The ``load_dataset("fashion-mnist", ...)`` arguments of the protocol's split."""
         noise = self.label_noise if label_noise is None else label_noise
@@ -63,6 +64,11 @@ class Protocol:
 
 
 COMPARISON = Protocol()
+
+# One label and one colour per arm, in every figure of the chapter and in the README.
+NO_DROPOUT = "no dropout"
+DROPOUT = "dropout " + "/".join(f"{rate:g}" for rate in COMPARISON.rates)  # "dropout 0.5/0.5"
+COLORS = {NO_DROPOUT: "C0", DROPOUT: "C1"}
 # Fast mode (tests, nbval) shrinks the sizes; the code path is the same.
 FAST_COMPARISON = replace(COMPARISON, train_size=500, val_size=500, epochs=20, seeds=(0,))
 

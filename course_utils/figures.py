@@ -19,7 +19,7 @@ def train_with_and_without_dropout(protocol: Protocol, data, *, device=None) -> 
 
     Returns ``{name: [History per seed]}``.
     """
-    arms = [(NO_DROPOUT, (0.0,) * len(protocol.hidden)), (DROPOUT, protocol.rates)]
+    arms = [(NO_DROPOUT, protocol.no_dropout), (DROPOUT, protocol.rates)]
     return {name: [train_run(protocol, data, rates, seed, device=device).history
                    for seed in protocol.seeds] for name, rates in arms}
 

@@ -36,7 +36,7 @@ def data(fashion_mnist):
 @pytest.fixture(scope="module")
 def arms(data):
     return {name: [train_run(P, data, rates, seed) for seed in P.seeds]
-            for name, rates in [("without", (0.0,) * len(P.hidden)), ("with", P.rates)]}
+            for name, rates in [("without", P.no_dropout), ("with", P.rates)]}
 
 
 def test_the_chapters_prose_describes_this_protocol():
