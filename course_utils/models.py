@@ -15,8 +15,9 @@ def mlp(
     *,
     dropout: float | Sequence[float] = 0.0,
     dropout_module: Callable[[float], nn.Module] = nn.Dropout,
+    activation: Callable[[], nn.Module] = nn.ReLU,
 ) -> nn.Sequential:
-    """A fully connected ReLU network: flatten, then ``Linear -> ReLU [-> Dropout]`` per hidden layer.
+    """A fully connected network: flatten, then ``Linear -> ReLU [-> Dropout]`` per hidden layer.
 
     Args:
         input_shape: the shape of one example, e.g. ``(1, 28, 28)`` or ``2``;
@@ -29,6 +30,8 @@ def mlp(
         dropout_module: builds each dropout layer from its rate. ``nn.Dropout`` by default;
             chapters 03 and 04 pass ``course_utils.Dropout`` or ``StandardDropout`` to compare
             implementations inside otherwise identical networks.
+        activation: builds each hidden activation. ``nn.ReLU`` by default; chapter 04 passes
+            ``nn.Tanh`` to ask whether a finding depends on ReLU.
 
     >>> mlp((1, 28, 28), [256, 256], 10, dropout=[0.2, 0.5])
     Sequential(
@@ -65,11 +68,16 @@ def mlp(
             f"dropout_module must be a class or function taking a rate, such as nn.Dropout, "
             f"got {dropout_module!r}"
         )
+    if not callable(activation):
+        raise TypeError(
+            f"activation must be a class or function taking no argument, such as nn.ReLU, "
+            f"got {activation!r}"
+        )
 
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(shape)
     for out, p in zip(hidden, rates, strict=True):
-        layers += [nn.Linear(width, out), nn.ReLU()]
+        layers += [nn.Linear(width, out), activation()]
         if p > 0:
             layers.append(dropout_module(p))
         width = out

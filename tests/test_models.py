@@ -30,3 +30,15 @@ def test_mlp_bad_arguments(kwargs, message):
     args = {"input_shape": 2, "hidden": [4, 4], "num_classes": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         mlp(**args)
+
+
+def test_mlp_activation_is_built_once_per_hidden_layer():
+    model = mlp(2, [8, 8], 2, dropout=0.5, activation=nn.Tanh)
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["Flatten", "Linear", "Tanh", "Dropout", "Linear", "Tanh", "Dropout", "Linear"]
+    assert model[2] is not model[5]
+
+
+def test_mlp_rejects_an_activation_that_is_not_callable():
+    with pytest.raises(TypeError, match="activation must be a class or function"):
+        mlp(2, [4], 2, activation="tanh")
