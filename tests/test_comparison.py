@@ -54,8 +54,10 @@ def test_the_chapters_prose_describes_this_protocol():
 
 
 def test_without_dropout_the_network_memorizes_its_training_set(arms):
+    # Over the last epochs, as the gap: with Adam at a constant lr one epoch can spike down
+    # (torch 2.14, seed 0: 0.981 then 0.928 at the last epoch).
     for run in arms["without"]:
-        assert run.train_acc >= 0.95, run.history
+        assert statistics.mean(run.history.train_acc[-P.last:]) >= 0.95, run.history.train_acc
 
 
 def test_without_dropout_validation_loss_turns_up_while_training_loss_falls(arms):
