@@ -17,17 +17,16 @@ from .data import (
     DatasetUnavailableError,
     load_dataset,
 )
+from .dropconnect import DropConnectLinear
 from .dropout import (
-    DropConnectLinear,
     Dropout,
-    MCPrediction,
     StandardDropout,
     bernoulli_mask,
     check_p,
     dropout_layer,
-    mc_predict,
     standard_dropout,
 )
+from .mc_dropout import MCPrediction, mc_predict
 from .models import mlp
 from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
 from .timing import seconds_per_call

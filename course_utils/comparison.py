@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch import Tensor, nn
 
+from ._validate import positive_int
 from .config import fast_mode, set_seed
 from .data import Dataset, load_dataset
 from .models import mlp
@@ -176,8 +177,7 @@ def half_removed_accuracy(model: nn.Module, X: Tensor, y: Tensor, *, trials: int
     >>> 0.0 <= half_removed_accuracy(mlp(2, [8], 2), torch.randn(16, 2), torch.zeros(16, dtype=torch.long)) <= 1.0
     True
     """
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials must be a positive int, got {trials!r}")
+    positive_int("trials", trials)
     layers = _hidden_readers(model)
     g = torch.Generator().manual_seed(seed)
     saved = [layer.weight.clone() for layer in layers]

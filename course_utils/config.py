@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._validate import integer
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -60,8 +62,7 @@ def set_seed(seed: int) -> None:
     >>> torch.equal(a, b)
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    integer("seed", seed)
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     random.seed(seed)

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ._validate import boolean, fraction, integer, number, optional_positive_int
 from .config import data_dir, offline, require_real_data, system_data_dir
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "digits", "moons")
@@ -168,13 +169,11 @@ def load_dataset(
     (0.0, 1.0)
     """
     name = _normalize_name(name)
-    train_size = _check_size("train_size", train_size)
-    val_size = _check_size("val_size", val_size)
-    _check_fraction("label_noise", label_noise)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False, got {download!r}")
+    train_size = optional_positive_int("train_size", train_size)
+    val_size = optional_positive_int("val_size", val_size)
+    fraction("label_noise", label_noise)
+    integer("seed", seed)
+    boolean("download", download)
     if fallback not in (None, "digits"):
         raise ValueError(f"fallback must be 'digits' or None, got {fallback!r}")
     if noise is not None and name != "moons":
@@ -246,23 +245,6 @@ def _normalize_name(name: object) -> str:
     if key not in DATASET_NAMES:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
     return key
-
-
-def _check_size(label: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{label} must be a positive int or None, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{label} must be at least 1, got {value}")
-    return value
-
-
-def _check_fraction(label: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{label} must be a number in [0, 1), got {value!r}")
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{label} must be in [0, 1), got {value}")
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -357,8 +339,7 @@ def _digits_pool():
 
 
 def _moons_pool(train_size: int | None, val_size: int | None, seed: int, noise: float):
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    number("noise", noise, low=0.0)
     from sklearn.datasets import make_moons
 
     n_pool = (train_size or _MOONS_DEFAULT_TRAIN) + (val_size or _DEFAULT_VAL_SIZE["moons"])

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
+from ._validate import positive_int
+
 
 def mlp(
     input_shape: int | Sequence[int],
@@ -51,8 +53,7 @@ def mlp(
     hidden = list(hidden)
     if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in hidden):
         raise ValueError(f"hidden widths must be positive ints, got {hidden!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    positive_int("num_classes", num_classes)
     rates = [dropout] * len(hidden) if isinstance(dropout, (int, float)) else list(dropout)
     if len(rates) != len(hidden):
         raise ValueError(

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._modes import eval_mode, model_device
+from ._validate import module, positive_int, tensor
 from .training import History
 
 
@@ -87,13 +89,12 @@ def plot_decision_boundary(
     >>> fig.axes[0].get_title()
     'a linear model'
     """
-    if not isinstance(X, Tensor) or X.dim() != 2 or X.shape[1] != 2:
-        shape = tuple(X.shape) if isinstance(X, Tensor) else type(X).__name__
-        raise ValueError(f"X must be a tensor of 2-D points, shape (N, 2); got {shape}")
-    if not isinstance(y, Tensor) or len(y) != len(X):
+    module("model", model)
+    if tensor("X", X).dim() != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must be a tensor of 2-D points, shape (N, 2); got {tuple(X.shape)}")
+    if len(tensor("y", y)) != len(X):
         raise ValueError("y must be a tensor with one label per point in X")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    positive_int("resolution", resolution, minimum=2)
 
     import matplotlib.pyplot as plt
 
@@ -107,14 +108,9 @@ def plot_decision_boundary(
     grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
     param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None else torch.float32
-    was_training = model.training
-    model.eval()
-    try:
-        pred = model(grid.to(device=device, dtype=dtype)).argmax(dim=1).cpu()
-    finally:
-        model.train(was_training)
+    with eval_mode(model):
+        pred = model(grid.to(device=model_device(model), dtype=dtype)).argmax(dim=1).cpu()
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 4.2))
@@ -222,8 +218,7 @@ def plot_image_grid(
     """
     if not isinstance(rows, Mapping) or not rows:
         raise TypeError("rows must be a non-empty dict {label: images}")
-    if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
-        raise ValueError(f"max_images must be a positive int, got {max_images!r}")
+    positive_int("max_images", max_images)
     batches = {}
     for label, images in rows.items():
         if not isinstance(images, Tensor):

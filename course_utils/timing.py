@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import torch
 
+from ._validate import choice, positive_int
+
 STATISTICS = ("median", "min")
 
 
@@ -36,11 +38,9 @@ def seconds_per_call(
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to call, got {type(fn).__name__}")
-    for label, value in (("repeats", repeats), ("number", number)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{label} must be a positive int, got {value!r}")
-    if statistic not in STATISTICS:
-        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    positive_int("repeats", repeats)
+    positive_int("number", number)
+    choice("statistic", statistic, STATISTICS)
     times = []
     for _ in range(repeats):
         _synchronize()

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._modes import eval_mode, model_device, restored_modes
+from ._validate import boolean, choice, integer, module, number, positive_int, tensor
 from .config import env_flag
 from .data import Dataset
 
@@ -55,6 +57,15 @@ class History:
         """The generalization gap per epoch: training accuracy minus validation accuracy."""
         return [t - v for t, v in zip(self.train_acc, self.val_acc, strict=True)]
 
+    def append(self, train_loss: float, train_acc: float, val_loss: float, val_acc: float,
+               seconds: float) -> None:
+        """Record one epoch."""
+        self.train_loss.append(train_loss)
+        self.train_acc.append(train_acc)
+        self.val_loss.append(val_loss)
+        self.val_acc.append(val_acc)
+        self.seconds.append(seconds)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
@@ -93,14 +104,12 @@ def batches(
     >>> [len(yb) for _, yb in batches(X, y, 4, shuffle=False)]
     [4, 4, 2]
     """
-    if not isinstance(X, Tensor) or not isinstance(y, Tensor):
-        raise TypeError("X and y must be torch tensors")
+    tensor("X", X)
+    tensor("y", y)
     if len(X) != len(y):
         raise ValueError(f"X and y differ in length: {len(X)} inputs but {len(y)} labels")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    positive_int("batch_size", batch_size)
+    boolean("shuffle", shuffle)
     n = len(y)
     if shuffle:
         # Permute on the CPU generator, then move the index once: CPU and CUDA generators
@@ -127,21 +136,19 @@ def evaluate(model: nn.Module, X: Tensor, y: Tensor, *, batch_size: int = _EVAL_
     >>> 0.0 <= acc <= 1.0
     True
     """
-    if len(y) == 0:
+    module("model", model)
+    positive_int("batch_size", batch_size)
+    if len(tensor("y", y)) == 0:
         raise ValueError("cannot evaluate on an empty set")
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         loss_sum, correct = _sums(model, X, y, batch_size)
-    finally:
-        model.train(was_training)
     n = len(y)
     return float(loss_sum) / n, float(correct) / n
 
 
 def _sums(model: nn.Module, X: Tensor, y: Tensor, batch_size: int):
     # Accumulate on the device and convert once: a float() per batch would force a GPU sync.
-    device = _model_device(model)
+    device = model_device(model)
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.int64)
     for xb, yb in batches(X, y, batch_size, shuffle=False):
@@ -198,92 +205,91 @@ def fit(
     >>> history.epochs, len(history.val_acc)
     (3, 3)
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Dataset):
-        raise TypeError(
-            f"data must be a course_utils.Dataset (from load_dataset), got {type(data).__name__}"
-        )
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    _check_number("lr", lr, low=0.0, low_open=True)
-    _check_number("momentum", momentum, low=0.0, high=1.0)
-    _check_number("weight_decay", weight_decay, low=0.0)
-    if train_metrics not in TRAIN_METRICS:
-        raise ValueError(f"train_metrics must be one of {TRAIN_METRICS}, got {train_metrics!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
-
-    device = torch.device(device) if device is not None else _model_device(model)
+    _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay, seed,
+                         train_metrics)
+    device = torch.device(device) if device is not None else model_device(model)
     model.to(device)
     X_train, y_train = data.X_train.to(device), data.y_train.to(device)
     X_val, y_val = data.X_val.to(device), data.y_val.to(device)
     _check_output_size(model, X_train, data.num_classes)
     opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
-
-    if seed is not None:
-        torch.manual_seed(seed)
-        order_seed = seed
-    else:
-        order_seed = int(torch.randint(0, 2**62, (1,)).item())
-    order = torch.Generator().manual_seed(order_seed)
+    order = _order_generator(seed)
 
     history = History()
-    was_training = model.training
     bar = _progress_bar(epochs, progress)
-    try:
-        for _ in range(epochs):
-            start = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.int64)
-            for xb, yb in batches(X_train, y_train, batch_size, shuffle=True, generator=order):
-                logits = model(xb)
-                loss = F.cross_entropy(logits, yb)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if train_metrics == "running":
-                    loss_sum += loss.detach() * len(yb)
-                    correct += (logits.detach().argmax(dim=1) == yb).sum()
-            if train_metrics == "running":
-                n = len(y_train)
-                train_loss, train_acc = float(loss_sum) / n, float(correct) / n
-            else:
-                train_loss, train_acc = evaluate(model, X_train, y_train)
-            val_loss, val_acc = evaluate(model, X_val, y_val)
-            if not math.isfinite(train_loss):
-                raise FloatingPointError(
-                    f"training loss became {train_loss} in epoch {history.epochs + 1}; "
-                    f"the learning rate lr={lr} is probably too high"
-                )
-            history.train_loss.append(train_loss)
-            history.train_acc.append(train_acc)
-            history.val_loss.append(val_loss)
-            history.val_acc.append(val_acc)
-            history.seconds.append(time.perf_counter() - start)
+    with restored_modes(model):
+        try:
+            for epoch in range(1, epochs + 1):
+                start = time.perf_counter()
+                running = _train_epoch(model, opt, X_train, y_train, batch_size, order,
+                                       track=train_metrics == "running")
+                if running is not None:
+                    train_loss, train_acc = running
+                else:
+                    train_loss, train_acc = evaluate(model, X_train, y_train)
+                if not math.isfinite(train_loss):
+                    raise FloatingPointError(
+                        f"training loss became {train_loss} in epoch {epoch}; "
+                        f"the learning rate lr={lr} is probably too high"
+                    )
+                val_loss, val_acc = evaluate(model, X_val, y_val)
+                history.append(train_loss, train_acc, val_loss, val_acc,
+                               time.perf_counter() - start)
+                if bar is not None:
+                    bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
+                    bar.update(1)
+        finally:
             if bar is not None:
-                bar.set_postfix(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-        model.train(was_training)
+                bar.close()
     return history
 
 
+def _train_epoch(model, opt, X, y, batch_size, order, *, track: bool):
+    """One pass over the shuffled training set in train mode (dropout on). With ``track``,
+    returns the running loss and accuracy of the batches as they were trained."""
+    model.train()
+    loss_sum = torch.zeros((), device=X.device)
+    correct = torch.zeros((), device=X.device, dtype=torch.int64)
+    for xb, yb in batches(X, y, batch_size, shuffle=True, generator=order):
+        logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if track:  # summed on the device: a float() per batch would wait for the GPU
+            loss_sum += loss.detach() * len(yb)
+            correct += (logits.detach().argmax(dim=1) == yb).sum()
+    return (float(loss_sum) / len(y), float(correct) / len(y)) if track else None
+
+
+def _order_generator(seed: int | None) -> torch.Generator:
+    """The data order's own generator. With a seed, torch's global generator is reseeded too,
+    so the dropout masks repeat; without, the order is drawn from the global generator, which
+    set_seed makes repeatable."""
+    if seed is not None:
+        torch.manual_seed(seed)
+        return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+
+
+def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay, seed,
+                         train_metrics) -> None:
+    module("model", model)
+    if not isinstance(data, Dataset):
+        raise TypeError(
+            f"data must be a course_utils.Dataset (from load_dataset), got {type(data).__name__}"
+        )
+    positive_int("epochs", epochs)
+    positive_int("batch_size", batch_size)
+    number("lr", lr, low=0.0, low_open=True, high=None)
+    number("momentum", momentum, low=0.0, high=1.0)
+    number("weight_decay", weight_decay, low=0.0)
+    choice("train_metrics", train_metrics, TRAIN_METRICS)
+    if seed is not None:
+        integer("seed", seed)
+
+
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def _model_device(model: nn.Module, default: torch.device | None = None) -> torch.device:
-    """Where the model's parameters (else buffers) live; ``default`` (else the CPU) if it has none."""
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
-    return torch.device("cpu") if default is None else default
 
 
 def _check_logits(logits: Tensor, y: Tensor) -> None:
@@ -299,12 +305,8 @@ def _check_output_size(model: nn.Module, X: Tensor, num_classes: int) -> None:
     # One eval-mode forward on two examples catches a wrong last layer before any training,
     # with a message instead of a cross_entropy index error deep inside the loop. Eval mode
     # draws no dropout masks, so this check does not shift the random stream.
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         out = model(X[:2])
-    finally:
-        model.train(was_training)
     if out.dim() != 2 or out.shape[1] != num_classes:
         raise ValueError(
             f"the model outputs shape {tuple(out.shape)} for 2 examples, but the dataset has "
@@ -313,20 +315,8 @@ def _check_output_size(model: nn.Module, X: Tensor, num_classes: int) -> None:
         )
 
 
-def _check_number(label, value, *, low=None, high=None, low_open=False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise TypeError(f"{label} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (low_open and value == low)):
-        bound = f"> {low}" if low_open else f">= {low}"
-        raise ValueError(f"{label} must be {bound}, got {value}")
-    if high is not None and value >= high:
-        raise ValueError(f"{label} must be < {high}, got {value}")
-
-
 def _make_optimizer(name, params, lr, momentum, weight_decay) -> torch.optim.Optimizer:
-    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
-    name = name.lower()
+    name = choice("optimizer", name.lower() if isinstance(name, str) else name, OPTIMIZERS)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if momentum:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .dropout import bernoulli_mask, check_p
+from ._validate import check_p, integer, tensor
+from .dropout import bernoulli_mask
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,11 @@ def mask_images(images: Tensor, p: float, *, seed: int = 0, rescale: bool = Fals
     >>> view.images.shape, round(view.kept_fraction, 3)
     (torch.Size([2, 1, 4, 4]), 0.781)
     """
-    if not isinstance(images, Tensor) or not images.is_floating_point():
-        raise TypeError("images must be a floating-point tensor, e.g. data.X_train[:8]")
+    tensor("images", images, floating=True)
     if images.numel() == 0:
         raise ValueError("images is empty: pass at least one image")
     p = check_p(p)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {seed!r}")
+    integer("seed", seed)
     generator = torch.Generator(device=images.device).manual_seed(seed)
     mask = bernoulli_mask(images, p, generator=generator)
     masked = images * mask

@@ -54,7 +54,7 @@ def test_train_size_larger_than_data_is_a_clear_error():
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"name": "cifar"}, ValueError, "fashion-mnist, mnist, digits, moons"),
     ({"name": 3}, TypeError, "string"),
-    ({"name": "digits", "train_size": 0}, ValueError, "train_size must be at least 1"),
+    ({"name": "digits", "train_size": 0}, ValueError, "train_size must be a positive int"),
     ({"name": "digits", "train_size": 10.5}, TypeError, "train_size"),
     ({"name": "digits", "val_size": -2}, ValueError, "val_size"),
     ({"name": "digits", "label_noise": 1.0}, ValueError, r"label_noise must be in \[0, 1\)"),

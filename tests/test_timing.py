@@ -25,7 +25,7 @@ def test_min_takes_the_fastest_round_and_median_the_middle_one():
 
 @pytest.mark.parametrize(
     "kwargs, error",
-    [({"repeats": 0}, ValueError), ({"number": 1.5}, ValueError),
+    [({"repeats": 0}, ValueError), ({"number": 1.5}, TypeError),
      ({"statistic": "mean"}, ValueError)],
 )
 def test_bad_arguments(kwargs, error):

@@ -1,0 +1,141 @@
+"""The argument checks every module shares, so the same mistake gets the same error everywhere.
+
+A wrong *kind* (a string where an int belongs) raises ``TypeError``; a right kind with a wrong
+*value* (0 where a positive int belongs) raises ``ValueError``. Each message names the argument,
+what is allowed, and what was given. Plain ``if``/``raise``: an ``assert`` would vanish under
+``python -O``.
+
+>>> positive_int("batch_size", 64)
+64
+>>> positive_int("batch_size", "64")
+Traceback (most recent call last):
+    ...
+TypeError: batch_size must be a positive int, got str '64'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from torch import Tensor, nn
+
+
+def _given(value: object) -> str:
+    # "str '64'" tells the student both what they passed and why it was refused.
+    return f"{type(value).__name__} {value!r}"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    """``value`` if it is an int >= ``minimum`` (1: "a positive int")."""
+    allowed = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {allowed}, got {_given(value)}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value
+
+
+def optional_positive_int(name: str, value: object) -> int | None:
+    """``None``, or a positive int (sizes where ``None`` means "all of it")."""
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a positive int or None, got {_given(value)}")
+    return positive_int(name, value)
+
+
+def integer(name: str, value: object) -> int:
+    """``value`` if it is an int (seeds); ``True``/``False`` are refused."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an int, got {_given(value)}")
+    return value
+
+
+def boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {_given(value)}")
+    return value
+
+
+def number(name: str, value: object, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real number within the bounds given.
+
+    ``low``/``high`` are included unless ``low_open``/``high_open`` (``high`` is open by
+    default: momentum < 1, a fraction < 1).
+    """
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {_given(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r}")
+    return value
+
+
+def fraction(name: str, value: object) -> float:
+    """A number in [0, 1): a share of something that must leave some of it (label noise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1), got {_given(value)}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def check_p(p: object, *, name: str = "p") -> float:
+    """Return ``p`` as a float after checking it is a real number in [0, 1].
+
+    The course uses this one check everywhere, so a wrong ``p`` always gets the same clear
+    message.
+
+    >>> check_p(0.5)
+    0.5
+    >>> check_p(1.5)
+    Traceback (most recent call last):
+        ...
+    ValueError: p is the drop probability and must be in [0, 1], got 1.5
+    """
+    if isinstance(p, Tensor) and p.numel() == 1 and not p.requires_grad:
+        p = p.item()
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(p).__name__} {p!r}")
+    p = float(p)
+    if math.isnan(p) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name} is the drop probability and must be in [0, 1], got {p!r}")
+    return p
+
+
+def choice(name: str, value: object, options: Sequence[str]) -> str:
+    """``value`` if it is one of ``options``."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def tensor(name: str, value: object, *, floating: bool = False) -> Tensor:
+    """``value`` if it is a tensor (a floating-point one when ``floating``)."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if floating and not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got dtype {value.dtype}; "
+            f"convert it first, e.g. X.float()"
+        )
+    return value
+
+
+def module(name: str, value: object) -> nn.Module:
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
