@@ -5,35 +5,21 @@ import pytest
 import torch
 
 from course_utils import Dropout, check_dropout_layer, dropout_layer
+from course_utils.checks import dropout_layer as c
+from course_utils.checks.battery import Fail
+
+CHECK_NAMES = [label for label, _ in c.CHECKS]
 
 
 def run_checker(fn, capsys):
-    """Return (names of failed checks, printed checklist)."""
+    """Return (the failed checks, as functions of ``c.CHECKS``, and the printed checklist)."""
     try:
         check_dropout_layer(fn)
         failed = []
     except AssertionError as err:
         message = str(err)
-        failed = [name for name in CHECK_NAMES if name in message]
+        failed = [check for label, check in c.CHECKS if label in message]
     return failed, capsys.readouterr().out
-
-
-CHECK_NAMES = [
-    "returns a tensor of X's shape",
-    "keeps X's dtype",
-    "builds its mask on X's device",
-    "p=0 returns X unchanged",
-    "p=1 returns all zeros",
-    "every output is 0 or x/(1-p)",
-    "drops a fraction p",
-    "keeps the mean",
-    "has variance",
-    "drops each entry on its own coin",
-    "draws a new mask on every call",
-    "leaves its input unchanged",
-    "passes gradients",
-    "rejects p outside [0, 1]",
-]
 
 
 def _validate(p):
@@ -163,28 +149,43 @@ def test_module_forward_passes_too(capsys):
 @pytest.mark.parametrize(
     ("bad", "must_fail", "hint"),
     [
-        (no_rescaling, ["every output is 0 or x/(1-p)", "keeps the mean"], "unscaled"),
-        (rescale_by_one_over_p, ["every output is 0 or x/(1-p)", "keeps the mean"], "divided by p"),
-        (p_as_keep_probability, ["drops a fraction p", "keeps the mean"], "DROP probability"),
-        (randn_mask, ["drops a fraction p", "keeps the mean"], "torch.randn"),
-        (in_place, ["leaves its input unchanged"], "in place"),
-        (same_mask_every_call, ["draws a new mask on every call"], "torch.manual_seed"),
-        (widely_copied, ["keeps X's dtype", "builds its mask on X's device"], ".float()"),
-        (assert_only_validation, ["rejects p outside [0, 1]"], "python -O"),
-        (no_validation, ["rejects p outside [0, 1]"], "accepted silently"),
-        (nan_at_p_one, ["p=1 returns all zeros"], "0/0"),
-        (detached, ["passes gradients"], ".detach()"),
-        (shared_over_the_batch, ["drops each entry on its own coin"], "broadcast over the batch"),
-        (one_coin_per_example, ["drops each entry on its own coin"], "share one coin"),
-        (shared_over_the_middle_dimension, ["drops each entry on its own coin"], "dimension 1"),
+        (no_rescaling, [c.values, c.mean], "unscaled"),
+        (rescale_by_one_over_p, [c.values, c.mean], "divided by p"),
+        (p_as_keep_probability, [c.drop_fraction, c.mean], "DROP probability"),
+        (randn_mask, [c.drop_fraction, c.mean], "torch.randn"),
+        (in_place, [c.not_mutated], "in place"),
+        (same_mask_every_call, [c.fresh_mask], "torch.manual_seed"),
+        (widely_copied, [c.dtype, c.device], ".float()"),
+        (assert_only_validation, [c.rejects_bad_p], "python -O"),
+        (no_validation, [c.rejects_bad_p], "accepted silently"),
+        (nan_at_p_one, [c.p_one], "0/0"),
+        (detached, [c.gradient], ".detach()"),
+        (shared_over_the_batch, [c.independent], "broadcast over the batch"),
+        (one_coin_per_example, [c.independent], "share one coin"),
+        (shared_over_the_middle_dimension, [c.independent], "dimension 1"),
     ],
 )
 def test_checker_catches_known_mistakes(bad, must_fail, hint, capsys):
     failed, out = run_checker(bad, capsys)
-    for name in must_fail:
-        assert name in failed, f"{bad.__name__} slipped past '{name}':\n{out}"
+    for check in must_fail:
+        assert check in failed, f"{bad.__name__} slipped past {check.__name__}:\n{out}"
     assert hint in out, f"{bad.__name__}: expected a hint mentioning {hint!r}:\n{out}"
     assert f"{len(CHECK_NAMES) - len(failed)} of {len(CHECK_NAMES)} checks passed." in out
+    # Each failing check also fails when it runs alone, outside the battery.
+    for check in must_fail:
+        with pytest.raises(Fail):
+            check(c.Subject(bad))
+
+
+@pytest.mark.parametrize(("label", "check"), c.CHECKS, ids=[f.__name__ for _, f in c.CHECKS])
+def test_every_check_passes_the_reference_alone(label, check):
+    check(c.Subject(dropout_layer))
+
+
+def test_the_checks_are_listed_once_each_in_print_order(capsys):
+    check_dropout_layer(dropout_layer)
+    printed = [line[4:] for line in capsys.readouterr().out.splitlines() if line.startswith("  ✓")]
+    assert printed == CHECK_NAMES and len(set(CHECK_NAMES)) == len(CHECK_NAMES) == 14
 
 
 @pytest.mark.parametrize("bad", [one_coin_per_example, shared_over_the_middle_dimension])
@@ -192,13 +193,13 @@ def test_a_mask_shared_along_one_dimension_fails_only_the_independence_check(bad
     # Its drop fraction, values, mean, variance and gradient are all right: only the
     # independence of the entries is wrong, and the checklist must say exactly that.
     failed, out = run_checker(bad, capsys)
-    assert failed == ["drops each entry on its own coin"], out
+    assert failed == [c.independent], out
 
 
 def test_widely_copied_version_is_only_wrong_about_dtype_device_and_validation(capsys):
     # Its statistics are right: the checker must not cry wolf about them.
     failed, _ = run_checker(widely_copied, capsys)
-    assert set(failed) == {"keeps X's dtype", "builds its mask on X's device", "rejects p outside [0, 1]"}
+    assert set(failed) == {c.dtype, c.device, c.rejects_bad_p}
 
 
 def test_errors_in_student_code_are_reported_not_raised(capsys):
@@ -208,16 +209,15 @@ def test_errors_in_student_code_are_reported_not_raised(capsys):
     failed, out = run_checker(broken, capsys)
     # Every check ran and reported; none crashed the checker. On a CPU-only machine the device
     # check uses a data-less meta tensor, so an error there that isn't about devices is a skip.
-    device = "builds its mask on X's device"
-    assert [n for n in CHECK_NAMES if n != device] == [n for n in failed if n != device]
+    assert [f for _, f in c.CHECKS if f is not c.device] == [f for f in failed if f is not c.device]
     assert "raised RuntimeError: boom" in out
     if not torch.cuda.is_available():
-        assert f"– {device}" in out and "0 of 13 checks passed." in out
+        assert "– builds its mask on X's device" in out and "0 of 13 checks passed." in out
 
 
 def test_returning_none_gets_a_clear_message(capsys):
     failed, out = run_checker(lambda X, p: None, capsys)
-    assert "returns a tensor of X's shape" in failed
+    assert c.shape in failed
     assert "returned NoneType, not a tensor" in out
 
 
@@ -243,7 +243,7 @@ def test_each_mistake_is_reported_where_it_happens(capsys):
     # An in-place write must not also show up as wrong values or a repeated mask: each check
     # works on its own copy of the input, so the student sees one cause, not three symptoms.
     failed, _ = run_checker(in_place, capsys)
-    assert set(failed) == {"leaves its input unchanged", "passes gradients"}
+    assert set(failed) == {c.not_mutated, c.gradient}
     # The first ✗ a student reads names the real mistake.
     _, out = run_checker(p_as_keep_probability, capsys)
     first_hint = next(line for line in out.splitlines() if "hint:" in line)

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils import DropConnectLinear, check_dropconnect
+from course_utils.checks import dropconnect as c
+from course_utils.checks.battery import Fail
 
 
 def layer_with(weight, p, **kwargs):
@@ -316,29 +318,45 @@ class WrongSignature(_Base):
 @pytest.mark.parametrize(
     "bad, failing",
     [
-        (InPlace, "never changes the weight"),
-        (Reassigned, "never changes the weight"),
-        (InputDropout, "one-hot input"),
-        (InputDropout, "fraction p of it is exactly 0"),
-        (OutputDropout, "has variance"),
-        (OutputDropout, "one mask per batch, a coin per weight"),
-        (InputDropout, "one mask per batch, a coin per weight"),
-        (Unscaled, "keeps the mean"),
-        (SwappedKeep, "keeps the mean"),
-        (MaskAlsoInEval, "eval mode"),
-        (MaskFromInit, "new mask on every training call"),
-        (MaskFromInit, "nn.Linear's parameters"),
-        (CpuMask, "dtype and device"),
-        (Detached, "weight.grad exists"),
-        (AssertsP, "rejects p outside"),
-        (WrongSignature, "can be built"),
+        (InPlace, c.weight_unchanged),
+        (Reassigned, c.weight_unchanged),
+        (InputDropout, c.one_hot),
+        (InputDropout, c.grad_zeros),
+        (OutputDropout, c.variance),
+        (OutputDropout, c.mask_structure),
+        (InputDropout, c.mask_structure),
+        (Unscaled, c.mean),
+        (SwappedKeep, c.mean),
+        (MaskAlsoInEval, c.eval_mode),
+        (MaskFromInit, c.fresh_mask),
+        (MaskFromInit, c.parameters),
+        (CpuMask, c.dtype_device),
+        (Detached, c.grad_zeros),
+        (AssertsP, c.rejects_bad_p),
     ],
+    ids=lambda v: getattr(v, "__name__", None),
 )
 def test_checker_catches_bad_implementations(bad, failing, capsys):
+    label = next(label for label, check in c.CHECKS if check is failing)
     with pytest.raises(AssertionError, match="checks failed") as err:
         check_dropconnect(bad)
-    assert failing in str(err.value), str(err.value)
+    assert label in str(err.value), str(err.value)
     assert "hint:" in capsys.readouterr().out
+    with pytest.raises(Fail):  # and alone, outside the battery
+        failing(c.Target(bad, per_example=False))
+
+
+def test_a_class_that_cannot_be_built_gets_one_check(capsys):
+    with pytest.raises(AssertionError, match="1 of 1 checks failed: can be built as WrongSignature"):
+        check_dropconnect(WrongSignature)
+    assert "check __init__'s arguments" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("per_example", [False, True])
+def test_every_check_passes_the_reference_alone(per_example):
+    reference = functools.partial(DropConnectLinear, per_example=per_example)
+    for _, check in c.checks(per_example):
+        check(c.Target(reference, per_example=per_example))
 
 
 def test_checker_hints_name_the_mistake(capsys):
@@ -369,3 +387,12 @@ def test_checker_says_an_unsolved_layer_is_not_written_yet(stubbed, capsys):
     with pytest.raises(NotImplementedError, match="MyDropConnectLinear is not written yet"):
         check_dropconnect(cls)
     assert "✗" not in capsys.readouterr().out
+
+
+def test_a_right_per_batch_layer_passes_the_structure_check_whatever_the_random_state():
+    # The battery always runs under one seed; the check's tolerance must hold for any draw,
+    # or a right layer whose mask is drawn differently from the reference could fail.
+    target = c.Target(DropConnectLinear, per_example=False)
+    for seed in range(40):
+        torch.manual_seed(seed)
+        c.mask_structure(target)

@@ -1,0 +1,19 @@
+"""Auto-checkers for student code: a ✓/✗ checklist with a hint for each failure.
+
+- ``battery``: the runner every checker shares (``CheckResult``, ``Checklist``, the ✓/✗
+  printing, the hints for errors the student's code raised);
+- ``stats``: sigma bands, neighbour agreement and the ratio-to-hint tables;
+- ``trials``: experiments several checkers run (a device that exposes CPU-built masks, bad
+  values of p, a second call that must draw a new mask);
+- ``dropout_layer``: ``check_dropout_layer``, chapter 03's 14 checks, one function each;
+- ``dropconnect``: ``check_dropconnect``, chapter 06's 12 checks, one function each.
+
+Each checker prints one line per check and raises ``AssertionError`` if any check failed, so a
+notebook cell stops loudly.
+"""
+
+from .battery import Checklist, CheckResult
+from .dropconnect import check_dropconnect
+from .dropout_layer import check_dropout_layer
+
+__all__ = ["CheckResult", "Checklist", "check_dropconnect", "check_dropout_layer"]

@@ -1,0 +1,149 @@
+"""The battery runner every checker shares: run named checks, print a ✓/✗ line per check with a
+hint under each ✗, and stop the notebook cell with one short error when any failed.
+
+A check is a plain function that returns when its property holds and raises :class:`Fail`
+(with a detail and a hint) when it does not, or :class:`Skip` when it cannot run on this
+machine. The checks run under a fixed seed in a forked RNG: the verdict is the same on every
+run, and the student's own random state is left untouched.
+
+>>> def always_right():
+...     pass
+>>> def always_wrong():
+...     raise Fail("it went wrong", "do it right")
+>>> try:
+...     run_battery("Checking a toy:", [("works", always_right), ("also works", always_wrong)])
+... except AssertionError as err:
+...     print("AssertionError:", err)
+Checking a toy:
+  ✓ works
+  ✗ also works
+      it went wrong
+      hint: do it right
+1 of 2 checks passed.
+AssertionError: 1 of 2 checks failed: also works. Fix the first ✗ above and run the check again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+SEED = 0
+
+
+@dataclass
+class CheckResult:
+    """One line of a checklist. ``passed`` is None for a check that could not run here."""
+
+    name: str
+    passed: bool | None
+    detail: str = ""
+    hint: str = ""
+
+    def line(self) -> str:
+        mark = {True: "✓", False: "✗", None: "–"}[self.passed]
+        text = f"  {mark} {self.name}"
+        if self.detail:
+            text += f"\n      {self.detail}"
+        if self.hint and self.passed is False:
+            text += f"\n      hint: {self.hint}"
+        return text
+
+
+class Checklist(list):
+    """The list of :class:`CheckResult` a checker returns. Its short repr keeps a notebook cell
+    that ends with a checker call from echoing every result a second time."""
+
+    def __repr__(self) -> str:
+        ran = [r for r in self if r.passed is not None]
+        return f"<checklist: {sum(bool(r.passed) for r in ran)} of {len(ran)} checks passed>"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython's display hook
+        printer.text(repr(self))
+
+
+class Fail(Exception):
+    """Raised inside a check to report a failure with a hint."""
+
+    def __init__(self, detail: str, hint: str = ""):
+        super().__init__(detail)
+        self.detail = detail
+        self.hint = hint
+
+
+class Skip(Exception):
+    """Raised inside a check that cannot run on this machine."""
+
+
+def error_hint(err: BaseException) -> str:
+    """Turn the errors students typically hit into the mistake that causes them."""
+    text = str(err)
+    if isinstance(err, ZeroDivisionError):
+        return "p=1 makes 1 - p zero: handle p == 1 before dividing (return zeros)"
+    if "leaf Variable" in text or "inplace" in text or "in-place" in text:
+        return "don't modify X in place (X *= ..., X[...] = 0, .mul_()); build a new tensor"
+    if "expected device" in text or "same device" in text:
+        return "build the mask on X's device: torch.rand_like(X), or torch.rand(X.shape, device=X.device)"
+    return "read the error above: your function raised it on a valid input"
+
+
+def is_stub(err: BaseException) -> bool:
+    # The student version's stub is a bare `raise NotImplementedError()`; one with a message is
+    # the student's own choice and is reported like any other error.
+    return isinstance(err, NotImplementedError) and not str(err)
+
+
+def not_written(subject: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{subject} is not written yet: it still raises NotImplementedError. Replace "
+        "'# YOUR CODE HERE' and 'raise NotImplementedError()' in its cell with your code, run "
+        "that cell, then run this check again."
+    )
+
+
+def run_battery(title: str, checks: Sequence[tuple[str, Callable[[], None]]],
+                 subject: str = "your code") -> Checklist:
+    """Run each ``(name, check)`` in order, print the checklist, and raise ``AssertionError``
+    naming the failed checks (or return the :class:`Checklist` when all passed). An unsolved
+    exercise (a bare ``raise NotImplementedError()``) stops at once with one clear message."""
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    results = Checklist()
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(SEED)
+        for name, run in checks:
+            try:
+                run()
+                results.append(CheckResult(name, True))
+            except Fail as fail:
+                results.append(CheckResult(name, False, fail.detail, fail.hint))
+            except Skip as skip:
+                results.append(CheckResult(name, None, f"skipped: {skip}"))
+            except NotImplementedError as err:
+                if is_stub(err):  # an unsolved exercise: one clear message, not a ✗ per check
+                    raise not_written(subject) from None
+                results.append(CheckResult(name, False, f"raised NotImplementedError: {err}",
+                                           error_hint(err)))
+            except Exception as err:  # the student's code raised: report it, keep checking
+                detail = f"raised {type(err).__name__}: {first_line(err)}"
+                results.append(CheckResult(name, False, detail, error_hint(err)))
+    print(title)
+    for r in results:
+        print(r.line())
+    failed = [r for r in results if r.passed is False]
+    ran = sum(r.passed is not None for r in results)
+    if failed:
+        print(f"{ran - len(failed)} of {ran} checks passed.")
+        names = "; ".join(r.name for r in failed)
+        raise AssertionError(
+            f"{len(failed)} of {ran} checks failed: {names}. Fix the first ✗ above and run the "
+            f"check again."
+        )
+    print(f"All {ran} checks passed.")
+    return results
+
+
+def first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else "(no message)"

@@ -1,0 +1,70 @@
+"""Experiments several checkers run on student code: tensors that expose a CPU-built mask, bad
+values of p, and a second call that must draw a new mask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from .battery import Fail, Skip, first_line
+
+
+def positive(shape, dtype=torch.float32) -> Tensor:
+    # Entries in [0.5, 1.5): never zero, so "output is zero" always means "dropped".
+    return (torch.rand(shape) + 0.5).to(dtype)
+
+
+def other_device() -> torch.device:
+    """A device that exposes masks built on the CPU: the GPU if there is one, else "meta".
+
+    A "meta" tensor has a shape, a dtype and a device but no data, so a CPU-built mask fails
+    on it just as it would on a CUDA tensor, even on a machine without a GPU.
+    """
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("meta")
+
+
+def run_on_device(run: Callable[[], Tensor], where: torch.device, what: str, hint: str) -> Tensor:
+    try:
+        return run()
+    except (Fail, Skip):
+        raise
+    except Exception as err:
+        # "expected device cpu", "same device", ...: any mention of devices means the mask and
+        # the data ended up on different ones.
+        if "device" in str(err).lower():
+            raise Fail(
+                f"on a {where.type} {what} it raised {type(err).__name__}: {first_line(err)}",
+                hint,
+            ) from None
+        if where.type == "meta":
+            raise Skip("your code reads tensor values, which a meta tensor lacks") from None
+        raise
+
+
+def expect_value_error(
+    call: Callable[[float], object],
+    *,
+    assert_hint: str,
+    other_hint: str,
+    accepted: Callable[[float, object], tuple[str, str]],
+) -> None:
+    """Fail unless ``call(p)`` raises ValueError for p=1.5 and p=-0.1. ``accepted(p, result)``
+    gives the detail and hint when a bad p passes silently."""
+    for bad in (1.5, -0.1):
+        try:
+            result = call(bad)
+        except ValueError:
+            continue
+        except AssertionError:
+            raise Fail(f"p={bad} raised AssertionError", assert_hint) from None
+        except Exception as err:
+            raise Fail(f"p={bad} raised {type(err).__name__}: {first_line(err)}", other_hint) from None
+        raise Fail(*accepted(bad, result))
+
+
+def require_fresh(a: Tensor, b: Tensor, detail: str, hint: str) -> None:
+    """Fail when two calls that should draw different masks gave the same output."""
+    if torch.equal(a, b):
+        raise Fail(detail, hint)
