@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; run: make PYTHON=python3.12 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser,instructor]"
 	@# nbgrader (for the tests) would put its instructor menus, and a start-up error about a
 	@# missing course folder, into the students' JupyterLab: switch its extensions off here.
 	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
@@ -44,7 +44,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP) lint
-	COURSE_FAST=1 $(BIN)/python -m pytest tests course_utils notebooks \
+	COURSE_FAST=1 $(BIN)/python -m pytest tests course_utils course_tools notebooks \
 		--doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 	@$(MAKE) --no-print-directory test-ipywidgets7
 
@@ -104,7 +104,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(QUICK),--quick)
 
 lint: $(STAMP)
-	$(BIN)/ruff check course_utils tests notebooks benchmarks
+	$(BIN)/ruff check course_utils course_tools tests notebooks benchmarks
 
 # student/ stays: instructors may have edited their copies by hand.
 clean:

@@ -42,10 +42,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_tools.build import build_course
+from course_tools.chapters import chapters
+from course_tools.idx import write_idx
 from course_utils import DropConnectLinear, Dropout, dropout_layer, fit, load_dataset, mlp
 from course_utils.comparison import COMPARISON
-from course_utils.course import build_course, chapters
-from course_utils.data import write_idx
 from course_utils.timing import seconds_per_call
 
 ROOT = Path(__file__).resolve().parent.parent

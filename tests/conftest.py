@@ -3,7 +3,6 @@ the real FashionMNIST for the tests of the chapters' teaching effects."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 
@@ -11,8 +10,10 @@ import matplotlib
 import pytest
 import torch
 
+from course_tools.build import environment as _environment
+from course_tools.idx import write_idx
 from course_utils.config import require_real_data, system_data_dir
-from course_utils.data import DatasetUnavailableError, load_dataset, write_idx
+from course_utils.data import DatasetUnavailableError, load_dataset
 
 matplotlib.use("Agg")  # this process only; nbval's kernels keep their inline backend
 
@@ -40,25 +41,6 @@ def pytest_report_header(config):
         return (f"real data: FashionMNIST not found (no copy in the data folder, {debian}); "
                 f"the effect tests need it and {need}. The notebooks run on the offline digits "
                 f"fallback. See the README's 'Offline classroom'.")
-
-
-@contextlib.contextmanager
-def _environment(values):
-    """Set (or, for ``None``, unset) environment variables for the block, then restore them."""
-
-    def apply(settings):
-        for name, value in settings.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-    saved = {name: os.environ.get(name) for name in values}
-    apply(values)
-    try:
-        yield
-    finally:
-        apply(saved)
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +103,7 @@ def course_cli(capsys):
     """
     from types import SimpleNamespace
 
-    from course_utils.__main__ import main
+    from course_tools.cli import main
 
     def run(*args):
         capsys.readouterr()

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from packaging.requirements import Requirement
 
-from course_utils.colab import CourseRepository, read_course_repository, rewrite_badges
+from course_tools.colab import CourseRepository, read_course_repository, rewrite_badges
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from course_utils.__main__ import build_parser
-from course_utils.course import chapters
+from course_tools.chapters import chapters
+from course_tools.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,6 +3,7 @@ import warnings
 import pytest
 import torch
 
+from course_tools.idx import write_idx
 from course_utils import (
     DATASET_NAMES,
     Dataset,
@@ -10,7 +11,6 @@ from course_utils import (
     DatasetUnavailableError,
     load_dataset,
 )
-from course_utils.data import write_idx
 
 
 def test_digits_looks_like_mnist():

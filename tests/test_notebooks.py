@@ -6,8 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.colab import read_course_repository
-from course_utils.course import chapter_info
+from course_tools.chapters import chapter_info
+from course_tools.colab import read_course_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

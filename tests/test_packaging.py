@@ -102,3 +102,84 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def _imports(path):
+    """The course_utils / course_tools modules a file imports, as dotted names."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.split(".")[0] in {"course_utils", "course_tools"}}
+
+
+def _module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_the_student_package_never_imports_the_instructor_tools():
+    # course_utils/__main__.py is only the `python -m course_utils` entry point; importing
+    # course_utils never runs it.
+    for path in (ROOT / "course_utils").rglob("*.py"):
+        if path.name == "__main__.py":
+            continue
+        tools = {name for name in _imports(path) if name.startswith("course_tools")}
+        assert not tools, f"{path.relative_to(ROOT)} imports {sorted(tools)}"
+    code = ("import sys, course_utils\n"
+            "loaded = [m for m in ('course_tools', 'nbformat', 'nbclient', 'nbconvert')\n"
+            "          if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_there_are_no_import_circles():
+    modules = {_module_name(p): p for folder in ("course_utils", "course_tools")
+               for p in (ROOT / folder).rglob("*.py") if p.name != "__main__.py"}
+    graph = {name: {m for m in _imports(path) if m in modules and m != name}
+             for name, path in modules.items()}
+    # A package's __init__ re-exporting its submodules is not a circle: only count the edges
+    # from a submodule back to its own package when that package imports the submodule.
+    state = {}
+
+    def visit(node, trail):
+        state[node] = "open"
+        for nxt in graph[node]:
+            if node.startswith(nxt + "."):
+                continue  # `from . import x` inside a package reads its parent's namespace
+            if state.get(nxt) == "open":
+                raise AssertionError(f"import circle: {' -> '.join([*trail, node, nxt])}")
+            if nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = "done"
+
+    for name in modules:
+        if name not in state:
+            visit(name, [])
+
+
+def test_the_wheel_holds_every_package(tmp_path):
+    # What a Colab student gets: a real (not editable) install of the repository.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    import zipfile
+
+    (wheel,) = tmp_path.glob("course_utils-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for package in ("course_utils", "course_utils/checks", "course_tools"):
+        assert f"{package}/__init__.py" in names, f"the wheel lacks {package}"
+    sources = {p.relative_to(ROOT).as_posix() for folder in ("course_utils", "course_tools")
+               for p in (ROOT / folder).rglob("*.py")}
+    assert sources <= names, f"missing from the wheel: {sorted(sources - names)}"

@@ -3,9 +3,9 @@
 import re
 from pathlib import Path
 
-from course_utils.__main__ import build_parser
-from course_utils.colab import read_course_repository
-from course_utils.course import chapter_info, chapters
+from course_tools.chapters import chapter_info, chapters
+from course_tools.cli import build_parser
+from course_tools.colab import read_course_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

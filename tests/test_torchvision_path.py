@@ -15,7 +15,7 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
-from course_utils.data import write_idx
+from course_tools.idx import write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,14 +3,6 @@
 Each check is a function of the :class:`Target` under test (the class, its name and the mask
 mode asked for) that returns when its property holds and raises ``Fail`` with a hint when it
 does not. ``CHECKS`` lists them in the order the checklist prints them.
-
-    >>> from course_utils import DropConnectLinear
-    >>> check_dropconnect(DropConnectLinear)  # doctest: +ELLIPSIS
-    Checking DropConnectLinear(in_features, out_features, p):
-      ✓ has nn.Linear's parameters: weight (out, in), bias (out,)
-    ...
-    All 12 checks passed.
-    <checklist: 12 of 12 checks passed>
 """
 
 from __future__ import annotations
@@ -383,6 +375,14 @@ def check_dropconnect(cls: Callable[..., nn.Module], *, mode: str = "per-batch")
 
     Prints a ✓/✗ checklist with a hint under each ✗, and raises ``AssertionError`` naming the
     failed checks. Returns the :class:`Checklist` when everything passed.
+
+    >>> from course_utils import DropConnectLinear
+    >>> check_dropconnect(DropConnectLinear)  # doctest: +ELLIPSIS
+    Checking DropConnectLinear(in_features, out_features, p):
+      ✓ has nn.Linear's parameters: weight (out, in), bias (out,)
+    ...
+    All 12 checks passed.
+    <checklist: 12 of 12 checks passed>
     """
     if not callable(cls):
         raise TypeError(f"check_dropconnect needs your layer class, got {type(cls).__name__}")

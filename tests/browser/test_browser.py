@@ -40,7 +40,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from course_utils.course import chapter_info, chapters
+from course_tools.chapters import chapter_info, chapters
 
 REPO = Path(__file__).resolve().parents[2]
 CHAPTER = "02_bernoulli_mask.ipynb"

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chapters import chapters
+
 _COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'<>]+?\.ipynb")
 _INSTALL = re.compile(r"course-utils @ git\+https://github\.com/[^\s\"'@]+@[^\s\"']+")
 _CLONE = re.compile(r"git clone https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(?:\.git)?"
@@ -113,7 +115,6 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
     """
     import nbformat
 
-    from .course import chapters
 
     root = Path(root)
     repo = read_course_repository(root)

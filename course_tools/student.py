@@ -30,6 +30,8 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chapters import chapters
+
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = "YOUR ANSWER HERE"
 SOLUTION = ("BEGIN SOLUTION", "END SOLUTION")
@@ -149,7 +151,6 @@ def write_student_versions(src: str | Path = "notebooks", out: str | Path = "stu
     """
     import nbformat
 
-    from .course import chapters
 
     src, out = Path(src), Path(out)
     same = out.resolve() == src.resolve()

@@ -1,6 +1,7 @@
-"""Run the course headlessly: execute every chapter and render it to HTML.
+"""Run the course headlessly: execute every chapter and render it to HTML, with an index.
 
-This is what ``make course`` calls. It needs the test extras (nbclient, nbconvert, ipykernel).
+This is what ``make course`` calls. It needs the instructor extra (nbclient, nbconvert) and a
+Jupyter kernel (ipykernel).
 """
 
 from __future__ import annotations
@@ -10,67 +11,11 @@ import html
 import os
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
-
-def chapters(src: str | Path) -> list[Path]:
-    """The chapter notebooks in ``src``, in course order (their names start with the number).
-
-    >>> [p.name for p in chapters("notebooks")][:1]
-    ['01_overfitting.ipynb']
-    """
-    folder = Path(src)
-    if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder of notebooks")
-    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if not found:
-        raise ValueError(f"no chapter notebooks (NN_name.ipynb) in {folder}")
-    return found
-
-
-@dataclass(frozen=True)
-class ChapterInfo:
-    """What a chapter's title cell says about it (see the notebook template in DESIGN.md)."""
-
-    path: Path
-    title: str  # "01 · Overfitting: when a network learns its training set too well"
-    goals: tuple[str, ...]  # the "What you will learn" bullets, as markdown
-    time: str  # the "Time:" line's text, e.g. "about 25 minutes. Every cell runs ..."
-    minutes: int | None  # the number in "about N minutes", if there is one
-
-
-def chapter_info(path: str | Path) -> ChapterInfo:
-    """Title, learning goals and time from the first cell of the chapter at ``path``.
-
-    >>> info = chapter_info("notebooks/01_overfitting.ipynb")
-    >>> info.title[:17], len(info.goals), info.minutes
-    ('01 · Overfitting:', 5, 25)
-    """
-    import nbformat
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    source = nb.cells[0].source if nb.cells and nb.cells[0].cell_type == "markdown" else ""
-    lines = source.splitlines()
-    if not lines or not lines[0].startswith("# "):
-        raise ValueError(f"{path.name}: the first cell should start with the title, '# NN · Title'")
-    goals: list[str] = []
-    in_goals = False
-    for line in lines:
-        if "What you will learn" in line:
-            in_goals = True
-        elif in_goals and line.startswith("- "):
-            goals.append(line[2:].strip())
-        elif in_goals and goals and line.startswith("  ") and line.strip():
-            goals[-1] += " " + line.strip()  # a bullet continued on the next line
-        elif in_goals and goals:
-            in_goals = False
-    time_line = next((line for line in lines if "Time:" in line), "")
-    time_text = time_line.split("Time:", 1)[1].strip(" *") if time_line else ""
-    minutes = re.search(r"(\d+)\s*min", time_text)
-    return ChapterInfo(path, lines[0][2:].strip(), tuple(goals), time_text,
-                       int(minutes.group(1)) if minutes else None)
+from .chapters import ChapterInfo, chapter_info, chapters
+from .colab import read_course_repository
 
 
 def _inline_markdown(text: str) -> str:
@@ -86,8 +31,6 @@ def _inline_markdown(text: str) -> str:
 def _colab_links(notebooks: list[Path]) -> dict[str, str]:
     # Colab links for the index when the chapters sit in the notebooks/ folder of a course
     # whose pyproject.toml has [tool.course]; none otherwise.
-    from .colab import read_course_repository
-
     root = notebooks[0].resolve().parent.parent
     try:
         repo = read_course_repository(root)
@@ -155,18 +98,29 @@ to bottom, with every figure and number produced by its code.</p>
 
 
 @contextlib.contextmanager
-def _environment(**values: str):
-    # The kernels inherit this process's environment; set the mode for them, then put it back.
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+def environment(values: Mapping[str, str | None]):
+    """Set (or, for ``None``, unset) environment variables for the block, then put them back.
+    The chapters' kernels inherit this process's environment, so this sets their mode; the
+    tests use it to hide or show the real data.
+
+    >>> with environment({"COURSE_FAST": "1"}):
+    ...     os.environ["COURSE_FAST"]
+    '1'
+    """
+
+    def apply(settings):
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    apply(values)
     try:
         yield
     finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
+        apply(saved)
 
 
 def build_course(
@@ -196,7 +150,7 @@ def build_course(
     results = []
     mode = "fast" if fast else "full"
     log(f"building {len(notebooks)} chapter(s) from {src} into {out} ({mode} mode)")
-    with _environment(COURSE_FAST="1" if fast else "0", COURSE_PROGRESS="0"):
+    with environment({"COURSE_FAST": "1" if fast else "0", "COURSE_PROGRESS": "0"}):
         for i, path in enumerate(notebooks, 1):
             start = time.perf_counter()
             nb = nbformat.read(path, as_version=4)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from .comparison import DROPOUT, NO_DROPOUT, Protocol, comparison_protocol, train_run
-from .config import get_device
+from course_utils.comparison import DROPOUT, NO_DROPOUT, Protocol, comparison_protocol, train_run
+from course_utils.config import get_device
 
 
 def train_with_and_without_dropout(protocol: Protocol, data, *, device=None) -> dict:
@@ -32,7 +32,7 @@ def gap_figure(runs: dict, *, title: str, window: int = 5):
     """The train-minus-validation accuracy gap per epoch, mean ± std over seeds. Each seed's gap
     is first averaged over the last ``window`` epochs, as chapter 05 does, to tame epoch-to-epoch
     noise."""
-    from .plots import plot_sweep
+    from course_utils.plots import plot_sweep
 
     epochs = range(1, runs[NO_DROPOUT][0].epochs + 1)
     mean, spread = {}, {}
@@ -47,8 +47,8 @@ def gap_figure(runs: dict, *, title: str, window: int = 5):
 
 def mask_grid_figure(images, *, dataset: str, seed: int = 0):
     """Chapter 02's picture: the same images under keep-masks of growing drop rate."""
-    from .plots import plot_image_grid
-    from .widgets import mask_images
+    from course_utils.plots import plot_image_grid
+    from course_utils.widgets import mask_images
 
     rows = {f"p = {p:.1f}": mask_images(images, p, seed=seed).images
             for p in (0.0, 0.2, 0.5, 0.8)}
@@ -66,7 +66,7 @@ def make_figures(out: str | Path = "figures", *, fast: bool | None = None, log=p
     matplotlib.use("Agg")  # files only: no window, also on a headless server
     import matplotlib.pyplot as plt
 
-    from .plots import plot_history
+    from course_utils.plots import plot_history
 
     protocol = comparison_protocol(fast)
     device = get_device()

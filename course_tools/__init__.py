@@ -1,0 +1,16 @@
+"""Instructor tooling for the course "Dropout in PyTorch", beside the student package.
+
+``course_utils`` is what the chapters import; this package builds the course around it and is
+never imported by it:
+
+- ``chapters``: the chapter list and what each title cell says (title, goals, time);
+- ``build``: execute every chapter and render it to HTML with an index (``make course``);
+- ``student``: the student versions of the exercises, nbgrader-style (``make student``);
+- ``colab``: point the Colab badges and installs at the repository in pyproject.toml;
+- ``figures``: the README's figures, from the chapters' own settings (``make figures``);
+- ``idx``: write MNIST-format files, for tests and benchmarks;
+- ``cli``: the command line, ``python -m course_tools COMMAND`` (``python -m course_utils``
+  runs the same).
+
+It needs the ``instructor`` extra: ``pip install -e ".[instructor]"``.
+"""

@@ -1,0 +1,67 @@
+"""The chapters of the course and what each one's title cell says: the one list the build, the
+student versions, the Colab badges and the tests read."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def chapters(src: str | Path) -> list[Path]:
+    """The chapter notebooks in ``src``, in course order (their names start with the number).
+
+    >>> [p.name for p in chapters("notebooks")][:1]
+    ['01_overfitting.ipynb']
+    """
+    folder = Path(src)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder of notebooks")
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise ValueError(f"no chapter notebooks (NN_name.ipynb) in {folder}")
+    return found
+
+
+@dataclass(frozen=True)
+class ChapterInfo:
+    """What a chapter's title cell says about it (see the notebook template in DESIGN.md)."""
+
+    path: Path
+    title: str  # "01 · Overfitting: when a network learns its training set too well"
+    goals: tuple[str, ...]  # the "What you will learn" bullets, as markdown
+    time: str  # the "Time:" line's text, e.g. "about 25 minutes. Every cell runs ..."
+    minutes: int | None  # the number in "about N minutes", if there is one
+
+
+def chapter_info(path: str | Path) -> ChapterInfo:
+    """Title, learning goals and time from the first cell of the chapter at ``path``.
+
+    >>> info = chapter_info("notebooks/01_overfitting.ipynb")
+    >>> info.title[:17], len(info.goals), info.minutes
+    ('01 · Overfitting:', 5, 25)
+    """
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    source = nb.cells[0].source if nb.cells and nb.cells[0].cell_type == "markdown" else ""
+    lines = source.splitlines()
+    if not lines or not lines[0].startswith("# "):
+        raise ValueError(f"{path.name}: the first cell should start with the title, '# NN · Title'")
+    goals: list[str] = []
+    in_goals = False
+    for line in lines:
+        if "What you will learn" in line:
+            in_goals = True
+        elif in_goals and line.startswith("- "):
+            goals.append(line[2:].strip())
+        elif in_goals and goals and line.startswith("  ") and line.strip():
+            goals[-1] += " " + line.strip()  # a bullet continued on the next line
+        elif in_goals and goals:
+            in_goals = False
+    time_line = next((line for line in lines if "Time:" in line), "")
+    time_text = time_line.split("Time:", 1)[1].strip(" *") if time_line else ""
+    minutes = re.search(r"(\d+)\s*min", time_text)
+    return ChapterInfo(path, lines[0][2:].strip(), tuple(goals), time_text,
+                       int(minutes.group(1)) if minutes else None)

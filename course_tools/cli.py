@@ -1,0 +1,111 @@
+"""Command line: ``python -m course_tools COMMAND`` (or ``python -m course_utils COMMAND``). Run
+with ``--help`` for the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+examples:
+  python -m course_utils course notebooks --out build       # what `make course` runs
+  python -m course_utils student notebooks --out student    # what `make student` runs
+  python -m course_utils badges                             # after editing [tool.course]
+  python -m course_utils figures --out figures              # what `make figures` runs
+
+Run `python -m course_utils COMMAND --help` for the options of one command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils",
+        description="Tools for the course 'Dropout in PyTorch': render the course, make the\n"
+        "student versions of the exercises, point the Colab badges at a repository, and\n"
+        "regenerate the README's figures.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    course = commands.add_parser(
+        "course",
+        help="execute every chapter and render it to HTML, with an index.html (make course)",
+        description="Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write "
+        "the executed notebook, its HTML rendering and an index.html listing the chapters "
+        "(title, learning goals, time) into OUT. Prints each chapter's time. Full mode unless "
+        "--fast.",
+    )
+    course.add_argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks")
+    course.add_argument("--out", default="build", help="output folder (default: build)")
+    course.add_argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) sizes")
+    course.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+
+    student = commands.add_parser(
+        "student",
+        help="write student versions: solutions replaced by stubs, checks kept (make student)",
+        description="Write the student version of every chapter in SRC into OUT, following "
+        "nbgrader's conventions: each '# BEGIN SOLUTION' ... '# END SOLUTION' region becomes "
+        "'# YOUR CODE HERE' plus 'raise NotImplementedError()', written answers become "
+        "'YOUR ANSWER HERE', '# BEGIN HIDDEN TESTS' ... '# END HIDDEN TESTS' regions are "
+        "removed, and outputs are cleared. The sources are never modified. Malformed markers "
+        "stop the command before anything is written.",
+    )
+    student.add_argument("src", nargs="?", default="notebooks",
+                         help="folder of chapter notebooks with solutions (default: notebooks)")
+    student.add_argument("--out", default="student",
+                         help="output folder, not inside SRC (default: student)")
+    student.add_argument("--force", action="store_true",
+                         help="overwrite student notebooks that already exist in OUT")
+
+    badges = commands.add_parser(
+        "badges",
+        help="point every Colab badge and Colab install at the repository in pyproject.toml",
+        description="Read [tool.course] repository and branch from ROOT/pyproject.toml and "
+        "rewrite, to match: the 'Open in Colab' badge of every chapter in ROOT/notebooks (each "
+        "links to the notebook's own path), the Colab install line of every setup cell, and "
+        "the badges in ROOT/README.md. A fork re-points its whole course with this one "
+        "command.",
+    )
+    badges.add_argument("root", nargs="?", default=".",
+                        help="the course's root folder, holding pyproject.toml (default: .)")
+    badges.add_argument("--check", action="store_true",
+                        help="change nothing; exit with status 1 if any file would change")
+
+    figures = commands.add_parser(
+        "figures",
+        help="regenerate the README's figures from code (make figures)",
+        description="Train and plot what the README shows (the with/without dropout curves "
+        "and the mask grid) and save the PNG files into OUT.",
+    )
+    figures.add_argument("--out", default="figures", help="output folder (default: figures)")
+    figures.add_argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) sizes")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "course":
+            from .build import build_course
+
+            build_course(args.src, args.out, fast=args.fast, timeout=args.timeout)
+        elif args.command == "student":
+            from .student import write_student_versions
+
+            write_student_versions(args.src, args.out, force=args.force)
+        elif args.command == "badges":
+            from .colab import rewrite_badges
+
+            changed = rewrite_badges(args.root, check=args.check)
+            if args.check and changed:
+                return 1
+        elif args.command == "figures":
+            from .figures import make_figures
+
+            make_figures(args.out, fast=args.fast)
+    except (ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
