@@ -17,6 +17,52 @@ Run `python -m course_utils COMMAND --help` for the options of one command.
 """
 
 
+def _argument(*flags: str, **options) -> tuple[tuple[str, ...], dict]:
+    return flags, options
+
+
+FAST = _argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) sizes")
+
+# Each command: its one-line help, its description (argparse rewraps it), and its arguments.
+COMMANDS = {
+    "course": (
+        "execute every chapter and render it to HTML, with an index.html (make course)",
+        "Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write the executed notebook, its HTML rendering and an index.html listing the chapters (title, learning goals, time) into OUT. Prints each chapter's time. Full mode unless --fast.",
+        [
+            _argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks"),
+            _argument("--out", default="build", help="output folder (default: build)"),
+            FAST,
+            _argument("--timeout", type=int, default=1800, help="seconds allowed per cell"),
+        ],
+    ),
+    "student": (
+        "write student versions: solutions replaced by stubs, checks kept (make student)",
+        "Write the student version of every chapter in SRC into OUT, following nbgrader's conventions: each '# BEGIN SOLUTION' ... '# END SOLUTION' region becomes '# YOUR CODE HERE' plus 'raise NotImplementedError()', written answers become 'YOUR ANSWER HERE', '# BEGIN HIDDEN TESTS' ... '# END HIDDEN TESTS' regions are removed, and outputs are cleared. The sources are never modified. Malformed markers stop the command before anything is written.",
+        [
+            _argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks with solutions (default: notebooks)"),
+            _argument("--out", default="student", help="output folder, not inside SRC (default: student)"),
+            _argument("--force", action="store_true", help="overwrite student notebooks that already exist in OUT"),
+        ],
+    ),
+    "badges": (
+        "point every Colab badge and Colab install at the repository in pyproject.toml",
+        "Read [tool.course] repository and branch from ROOT/pyproject.toml and rewrite, to match: the 'Open in Colab' badge of every chapter in ROOT/notebooks (each links to the notebook's own path), the Colab install line of every setup cell, and the badges in ROOT/README.md. A fork re-points its whole course with this one command.",
+        [
+            _argument("root", nargs="?", default=".", help="the course's root folder, holding pyproject.toml (default: .)"),
+            _argument("--check", action="store_true", help="change nothing; exit with status 1 if any file would change"),
+        ],
+    ),
+    "figures": (
+        "regenerate the README's figures from code (make figures)",
+        "Train and plot what the README shows (the with/without dropout curves and the mask grid) and save the PNG files into OUT.",
+        [
+            _argument("--out", default="figures", help="output folder (default: figures)"),
+            FAST,
+        ],
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
@@ -27,59 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    course = commands.add_parser(
-        "course",
-        help="execute every chapter and render it to HTML, with an index.html (make course)",
-        description="Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write "
-        "the executed notebook, its HTML rendering and an index.html listing the chapters "
-        "(title, learning goals, time) into OUT. Prints each chapter's time. Full mode unless "
-        "--fast.",
-    )
-    course.add_argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks")
-    course.add_argument("--out", default="build", help="output folder (default: build)")
-    course.add_argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) sizes")
-    course.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
-
-    student = commands.add_parser(
-        "student",
-        help="write student versions: solutions replaced by stubs, checks kept (make student)",
-        description="Write the student version of every chapter in SRC into OUT, following "
-        "nbgrader's conventions: each '# BEGIN SOLUTION' ... '# END SOLUTION' region becomes "
-        "'# YOUR CODE HERE' plus 'raise NotImplementedError()', written answers become "
-        "'YOUR ANSWER HERE', '# BEGIN HIDDEN TESTS' ... '# END HIDDEN TESTS' regions are "
-        "removed, and outputs are cleared. The sources are never modified. Malformed markers "
-        "stop the command before anything is written.",
-    )
-    student.add_argument("src", nargs="?", default="notebooks",
-                         help="folder of chapter notebooks with solutions (default: notebooks)")
-    student.add_argument("--out", default="student",
-                         help="output folder, not inside SRC (default: student)")
-    student.add_argument("--force", action="store_true",
-                         help="overwrite student notebooks that already exist in OUT")
-
-    badges = commands.add_parser(
-        "badges",
-        help="point every Colab badge and Colab install at the repository in pyproject.toml",
-        description="Read [tool.course] repository and branch from ROOT/pyproject.toml and "
-        "rewrite, to match: the 'Open in Colab' badge of every chapter in ROOT/notebooks (each "
-        "links to the notebook's own path), the Colab install line of every setup cell, and "
-        "the badges in ROOT/README.md. A fork re-points its whole course with this one "
-        "command.",
-    )
-    badges.add_argument("root", nargs="?", default=".",
-                        help="the course's root folder, holding pyproject.toml (default: .)")
-    badges.add_argument("--check", action="store_true",
-                        help="change nothing; exit with status 1 if any file would change")
-
-    figures = commands.add_parser(
-        "figures",
-        help="regenerate the README's figures from code (make figures)",
-        description="Train and plot what the README shows (the with/without dropout curves "
-        "and the mask grid) and save the PNG files into OUT.",
-    )
-    figures.add_argument("--out", default="figures", help="output folder (default: figures)")
-    figures.add_argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) sizes")
+    for name, (summary, description, arguments) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=description)
+        for flags, options in arguments:
+            command.add_argument(*flags, **options)
     return parser
 
 
