@@ -21,6 +21,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -178,44 +179,12 @@ def load_dataset(
     if noise is not None and name != "moons":
         raise ValueError(f"noise= sets the moons' point noise; it does not apply to {name!r}")
 
-    capped = False
-    if name == "moons":
-        pool_X, pool_y, X_test, y_test, classes = _moons_pool(
-            train_size, val_size, seed, _MOONS_DEFAULT_NOISE if noise is None else noise
-        )
-        source = "generated"
-    elif name == "digits":
-        pool_X, pool_y, X_test, y_test, classes = _digits_pool()
-        source = f"{len(pool_y):,} images, bundled with scikit-learn"
-    else:
-        root = Path(root).expanduser() if root is not None else data_dir()
-        try:
-            (pool_X, pool_y, X_test, y_test, classes), where = _real_pool(name, root, download)
-            source = f"{len(pool_y):,} images, {where}"
-        except Exception as err:  # noqa: BLE001 - any failure (network, files, import) means "not here"
-            reason = _one_line(err)
-            if fallback is None or require_real_data():
-                message = _unavailable_message(name, root, reason)
-                if fallback is not None:
-                    message = f"COURSE_REQUIRE_REAL_DATA=1 forbids the digits fallback: {message}"
-                raise DatasetUnavailableError(message) from err
-            pool_X, pool_y, X_test, y_test, classes = _digits_pool()
-            source = "offline fallback"
-            train_size, val_size, capped = _cap_for_fallback(train_size, val_size, len(pool_y))
-            note = " (train_size/val_size capped to fit it)" if capped else ""
-            warnings.warn(
-                f"could not load {name!r} ({reason}); using the bundled 'digits' dataset "
-                f"instead{note}. See the README's Troubleshooting section.",
-                DatasetFallbackWarning,
-                stacklevel=2,
-            )
-            name = "digits"
-
-    if val_size is None:
-        val_size = _DEFAULT_VAL_SIZE[name]
-    X_train, y_train, X_val, y_val = _split(pool_X, pool_y, train_size, val_size, seed, name)
+    pool, name, source, train_size, val_size = _find_pool(
+        name, root, download, fallback, train_size, val_size, seed, noise)
+    val_size = _DEFAULT_VAL_SIZE[name] if val_size is None else val_size
+    X_train, y_train, X_val, y_val = _split(pool.X, pool.y, train_size, val_size, seed, name)
     if label_noise > 0:
-        y_train = _corrupt_labels(y_train, label_noise, len(classes), seed)
+        y_train = _corrupt_labels(y_train, label_noise, len(pool.classes), seed)
 
     data = Dataset(
         name=name,
@@ -223,9 +192,9 @@ def load_dataset(
         y_train=y_train,
         X_val=X_val,
         y_val=y_val,
-        X_test=X_test,
-        y_test=y_test,
-        classes=list(classes),
+        X_test=pool.X_test,
+        y_test=pool.y_test,
+        classes=list(pool.classes),
         input_shape=tuple(X_train.shape[1:]),
         source=source,
     )
@@ -247,6 +216,56 @@ def _normalize_name(name: object) -> str:
 
 
 # --- sources ---------------------------------------------------------------------------------
+
+
+class _Pool(NamedTuple):
+    """The examples a split is drawn from, and the fixed test set beside them."""
+
+    X: Tensor
+    y: Tensor
+    X_test: Tensor
+    y_test: Tensor
+    classes: list[str]
+
+
+def _find_pool(name, root, download, fallback, train_size, val_size, seed, noise):
+    """The pool for ``name``, the name and source it really came from, and the sizes to split
+    it with (capped to fit the digits after a fallback)."""
+    if name == "moons":
+        noise = _MOONS_DEFAULT_NOISE if noise is None else noise
+        return _Pool(*_moons_pool(train_size, val_size, seed, noise)), name, "generated", \
+            train_size, val_size
+    if name == "digits":
+        pool = _Pool(*_digits_pool())
+        return pool, name, f"{len(pool.y):,} images, bundled with scikit-learn", train_size, val_size
+    root = Path(root).expanduser() if root is not None else data_dir()
+    try:
+        found, where = _real_pool(name, root, download)
+    except Exception as err:  # noqa: BLE001 - any failure (network, files, import) means "not here"
+        return _fall_back(name, root, fallback, err, train_size, val_size)
+    pool = _Pool(*found)
+    return pool, name, f"{len(pool.y):,} images, {where}", train_size, val_size
+
+
+def _fall_back(name, root, fallback, err, train_size, val_size):
+    """The digits in place of a dataset that could not be loaded, with one warning; or the
+    error, when the fallback is off or ``COURSE_REQUIRE_REAL_DATA=1`` forbids it."""
+    reason = _one_line(err)
+    if fallback is None or require_real_data():
+        message = _unavailable_message(name, root, reason)
+        if fallback is not None:
+            message = f"COURSE_REQUIRE_REAL_DATA=1 forbids the digits fallback: {message}"
+        raise DatasetUnavailableError(message) from err
+    pool = _Pool(*_digits_pool())
+    train_size, val_size, capped = _cap_for_fallback(train_size, val_size, len(pool.y))
+    note = " (train_size/val_size capped to fit it)" if capped else ""
+    warnings.warn(
+        f"could not load {name!r} ({reason}); using the bundled 'digits' dataset "
+        f"instead{note}. See the README's Troubleshooting section.",
+        DatasetFallbackWarning,
+        stacklevel=4,  # the student's load_dataset call: _fall_back < _find_pool < load_dataset
+    )
+    return pool, "digits", "offline fallback", train_size, val_size
 
 
 def _real_pool(name: str, root: Path, download: bool):

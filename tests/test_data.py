@@ -134,6 +134,7 @@ def test_fallback_when_network_is_down(network_down, tmp_path):
     message = str(caught[0].message)
     assert "\n" not in message  # one visible line
     assert "could not load 'fashion-mnist'" in message and "'digits'" in message
+    assert caught[0].filename == __file__, "the warning should point at the student's call"
 
 
 def test_fallback_caps_sizes_meant_for_the_big_dataset(network_down, tmp_path):
