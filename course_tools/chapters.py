@@ -65,3 +65,42 @@ def chapter_info(path: str | Path) -> ChapterInfo:
     minutes = re.search(r"(\d+)\s*min", time_text)
     return ChapterInfo(path, lines[0][2:].strip(), tuple(goals), time_text,
                        int(minutes.group(1)) if minutes else None)
+
+
+def chapter_settings(path: str | Path, *, fast: bool = False) -> dict[str, object]:
+    """The experiment settings a chapter states in its code: every top-level
+    ``NAME = literal`` or ``NAME = literal if FAST else literal`` (first one wins), with the
+    fast-mode branch when ``fast``. The chapter is the one place a setting is written; the
+    tests that repeat its experiments over several seeds read it from here.
+
+    >>> settings = chapter_settings("notebooks/04_inverted_dropout.ipynb")
+    >>> settings["TRAIN_SIZE"], settings["EPOCHS"], settings["SEEDS"]
+    (10000, 10, [0, 1, 2])
+    >>> chapter_settings("notebooks/04_inverted_dropout.ipynb", fast=True)["SEEDS"]
+    [0]
+    """
+    import ast
+
+    import nbformat
+
+    found: dict[str, object] = {}
+    for cell in nbformat.read(Path(path), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: not a place settings are written
+            continue
+        for node in tree.body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], ast.Name) and node.targets[0].id.isupper()):
+                continue
+            value = node.value
+            if (isinstance(value, ast.IfExp) and isinstance(value.test, ast.Name)
+                    and value.test.id == "FAST"):
+                value = value.body if fast else value.orelse
+            try:
+                found.setdefault(node.targets[0].id, ast.literal_eval(value))
+            except ValueError:  # computed, not stated: e.g. FAST = fast_mode()
+                continue
+    return found

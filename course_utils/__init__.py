@@ -1,6 +1,10 @@
 """course_utils: the helper package of the hands-on course "Dropout in PyTorch".
 
-One module per concern; this file re-exports the public API the notebooks use::
+One module per lesson (``dropout``, ``dropconnect``, ``mc_dropout``, ``comparison``, the
+``checks`` package) and per helper (``data``, ``training``, ``models``, ``plots``, ``widgets``,
+``config``, ``timing``); ``_validate`` and ``_modes`` hold the argument checks and the train/eval
+handling they share. The instructor tools live beside it, in ``course_tools``. This file
+re-exports the public API the notebooks use::
 
     from course_utils import set_seed, get_device, load_dataset, fit, plot_history
 

@@ -5,15 +5,19 @@ the mean-weight shortcut's bias grows like the noise's variance p / (1 - p)."""
 
 import math
 import statistics
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from course_tools.chapters import chapter_settings
 from course_utils import DropConnectLinear, evaluate, fit, set_seed
 
-SEEDS = [0, 1, 2]
-EPOCHS, TRAIN_SIZE, P = 10, 10_000, 0.5
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CHAPTER = chapter_settings(NOTEBOOKS / "06_dropconnect.ipynb")  # default ("Run all") mode
+SEEDS, EPOCHS, TRAIN_SIZE, P = CHAPTER["SEEDS"], CHAPTER["EPOCHS"], CHAPTER["TRAIN_SIZE"], CHAPTER["P"]
+LR, BATCH = CHAPTER["LR"], CHAPTER["BATCH"]
 
 
 def build(kind, num_classes):
@@ -39,7 +43,7 @@ def trained(data, kind, seed):
     if (kind, seed) not in _trained:
         set_seed(seed)
         model = build(kind, data.num_classes)
-        fit(model, data, epochs=EPOCHS, lr=0.1, batch_size=64, seed=seed, progress=False,
+        fit(model, data, epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=seed, progress=False,
             train_metrics="running")
         _trained[kind, seed] = model.eval()
     return _trained[kind, seed]

@@ -4,12 +4,14 @@ FashionMNIST: 10,000 training images, the 784-256-256-10 MLP, dropout 0.2/0.5, 1
 (fewer images and epochs) is covered by the notebooks' own sanity checks under nbval."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_tools.chapters import chapter_settings
 from course_utils import (
     Dropout,
     StandardDropout,
@@ -21,10 +23,18 @@ from course_utils import (
     set_seed,
 )
 
-SEEDS = [0, 1, 2]
-EPOCHS = 10  # the notebooks' default-mode EPOCHS
-TRAIN_SIZE = 10_000  # and their default-mode TRAIN_SIZE
-RATES = [0.2, 0.5]
+# Chapters 03 and 04 run their experiments with the same settings, read from the chapters.
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CHAPTER = chapter_settings(NOTEBOOKS / "04_inverted_dropout.ipynb")
+SEEDS, EPOCHS, TRAIN_SIZE = CHAPTER["SEEDS"], CHAPTER["EPOCHS"], CHAPTER["TRAIN_SIZE"]
+RATES = list(CHAPTER["RATES"])
+
+
+def test_chapters_03_and_04_state_the_same_settings():
+    ch03 = chapter_settings(NOTEBOOKS / "03_dropout_from_scratch.ipynb")
+    for name in ("SEEDS", "EPOCHS", "TRAIN_SIZE"):
+        assert ch03[name] == CHAPTER[name], name
+    assert list(ch03["RATES"]) == RATES
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,24 @@
 """Chapter 01's teaching effects, over several seeds, at the notebook's default-mode sizes.
 
-These mirror the experiments in notebooks/01_overfitting.ipynb (same datasets, models, optimizer
-and epochs; the images are the real FashionMNIST). If you change a setting there, change it here:
+These repeat the experiments in notebooks/01_overfitting.ipynb (same datasets, models, optimizer
+and epochs; the images are the real FashionMNIST), with the settings read from the chapter itself:
 the prose must stay true for any seed, not only for the one the notebook prints.
 """
 
 import functools
+from pathlib import Path
 
 import pytest
 
+from course_tools.chapters import chapter_settings
 from course_utils import fit, load_dataset, mlp, set_seed
 
-SEEDS = [0, 1, 2]
-MOONS_EPOCHS = 400
-IMAGE_EPOCHS = 40  # the notebook's default-mode EPOCHS
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CHAPTER = chapter_settings(NOTEBOOKS / "01_overfitting.ipynb")  # default ("Run all") mode
+SEEDS = CHAPTER["SEEDS"]
+MOONS_EPOCHS = CHAPTER["MOONS_EPOCHS"]
+IMAGE_EPOCHS = CHAPTER["EPOCHS"]
+VAL_SIZE = CHAPTER["VAL_SIZE"]
 
 
 def train_on_moons(data, hidden, seed):
@@ -27,7 +32,7 @@ def train_on_moons(data, hidden, seed):
 def train_images(fashion_mnist):
     @functools.cache  # several tests look at the same run (200 images, width 512, one seed)
     def train(train_size, width, seed):
-        data = fashion_mnist(train_size=train_size, val_size=300, seed=seed)
+        data = fashion_mnist(train_size=train_size, val_size=VAL_SIZE, seed=seed)
         set_seed(seed)
         model = mlp(data.input_shape, [width, width], data.num_classes)
         return fit(model, data, epochs=IMAGE_EPOCHS, lr=1e-3, optimizer="adam", batch_size=32,
