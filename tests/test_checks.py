@@ -274,3 +274,42 @@ def test_a_not_implemented_error_with_a_message_is_an_ordinary_failure(capsys):
     with pytest.raises(AssertionError, match="keeps X's dtype"):
         check_dropout_layer(half_done)
     assert "only float32 for now" in capsys.readouterr().out
+
+
+def test_a_failed_check_ends_without_the_library_stack():
+    # What a notebook (and nbgrader's feedback) shows: IPython's traceback of a failed check
+    # names the student's cell and the verdict, not the checker's files.
+    import subprocess
+    import sys
+
+    code = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_cell('import torch\\n'\n"
+        "               'from course_utils import check_dropout_layer\\n'\n"
+        "               'def unscaled(X, p):\\n'\n"
+        "               '    return X * (torch.rand_like(X) >= p).to(X.dtype)\\n'\n"
+        "               'check_dropout_layer(unscaled)\\n')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ, "TERM": "dumb",
+                                          "NO_COLOR": "1"}).stdout
+    assert "AssertionError: 5 of 14 checks failed" in out, out
+    assert "Traceback" not in out and "battery.py" not in out and ".py:" not in out, out
+
+
+@pytest.mark.parametrize(("bad", "hint"), [
+    (shared_over_the_batch, "broadcast over the batch"),
+    (one_coin_per_example, "share one coin"),
+    (shared_over_the_middle_dimension, "dimension 1"),
+])
+def test_the_independence_check_names_the_shared_dimension_in_any_random_state(bad, hint):
+    # The battery runs under one seed; the hint must not depend on it.
+    for seed in range(30):
+        torch.manual_seed(seed)
+        with pytest.raises(Fail) as failed:
+            c.independent(c.Subject(bad))
+        assert hint in failed.value.hint, (seed, failed.value.hint)
+    for seed in range(30):
+        torch.manual_seed(seed)
+        c.independent(c.Subject(dropout_layer))

@@ -253,6 +253,20 @@ class MaskFromInit(_Base):
         return F.linear(x, w, self.bias)
 
 
+class MaskAttributeFromInit(_Base):
+    """A mask drawn once in __init__ and kept as a plain attribute: the state_dict is right,
+    so only the draws show the mistake."""
+
+    def __init__(self, in_features, out_features, p):
+        super().__init__(in_features, out_features, p)
+        self.fixed = self.mask()
+
+    def forward(self, x):
+        if not self.training:
+            return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight * self.fixed.to(self.weight) / (1 - self.p), self.bias)
+
+
 class CpuMask(_Base):
     def forward(self, x):
         if not self.training:
@@ -396,3 +410,38 @@ def test_a_right_per_batch_layer_passes_the_structure_check_whatever_the_random_
     for seed in range(40):
         torch.manual_seed(seed)
         c.mask_structure(target)
+
+
+@pytest.mark.parametrize("bad", [MaskFromInit, MaskAttributeFromInit])
+def test_the_first_hint_for_a_mask_drawn_once_names_the_cause(bad, capsys):
+    # A student who reads only the first ✗ must learn to draw a new mask in every forward,
+    # not to divide by (1 - p), which they already do.
+    with pytest.raises(AssertionError):
+        check_dropconnect(bad)
+    out = capsys.readouterr().out
+    first_hint = next(line for line in out.splitlines() if "hint:" in line)
+    if bad is MaskFromInit:  # stored as a buffer: the state_dict check speaks first, rightly
+        assert "store the mask nowhere" in first_hint, out
+        first_hint = [line for line in out.splitlines() if "hint:" in line][1]
+    assert "draw a new mask in every forward" in first_hint, out
+
+
+@pytest.mark.parametrize(("bad", "per_example", "hint"), [
+    (InputDropout, False, "dropout on the input"),
+    (OutputDropout, False, "dropout on the output"),
+    (PER_EXAMPLE, False, "shared by the batch"),
+    (DropConnectLinear, True, "separate (out, in) mask for every example"),
+    (PerExampleInputDropout, True, "dropout on the input"),
+    (PerExampleSharedOverTheBatch, True, "separate (out, in) mask for every example"),
+])
+def test_the_structure_check_names_the_mistake_in_any_random_state(bad, per_example, hint):
+    target = c.Target(bad, per_example=per_example)
+    for seed in range(30):
+        torch.manual_seed(seed)
+        with pytest.raises(Fail) as failed:
+            c.mask_structure(target)
+        assert hint in failed.value.hint, (seed, failed.value.hint)
+    right = c.Target(functools.partial(DropConnectLinear, per_example=per_example), per_example)
+    for seed in range(30):
+        torch.manual_seed(seed)
+        c.mask_structure(right)

@@ -64,6 +64,22 @@ class Checklist(list):
         printer.text(repr(self))
 
 
+class ChecksFailed(AssertionError):
+    """What a checker raises when a check failed. In a notebook it shows as its one-line
+    message: the checklist above has said everything, and the library's stack would only bury
+    it (IPython, and so nbgrader's feedback, render an exception by ``_render_traceback_``)."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"AssertionError: {self}"]
+
+
+class NotWrittenYet(NotImplementedError):
+    """What a checker raises for an exercise whose stub is still there, shown as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"NotImplementedError: {self}"]
+
+
 class Fail(Exception):
     """Raised inside a check to report a failure with a hint."""
 
@@ -96,7 +112,7 @@ def is_stub(err: BaseException) -> bool:
 
 
 def not_written(subject: str) -> NotImplementedError:
-    return NotImplementedError(
+    return NotWrittenYet(
         f"{subject} is not written yet: it still raises NotImplementedError. Replace "
         "'# YOUR CODE HERE' and 'raise NotImplementedError()' in its cell with your code, run "
         "that cell, then run this check again."
@@ -108,6 +124,7 @@ def run_battery(title: str, checks: Sequence[tuple[str, Callable[[], None]]],
     """Run each ``(name, check)`` in order, print the checklist, and raise ``AssertionError``
     naming the failed checks (or return the :class:`Checklist` when all passed). An unsolved
     exercise (a bare ``raise NotImplementedError()``) stops at once with one clear message."""
+    __tracebackhide__ = True  # pytest: report the student's line, not this one
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
     results = Checklist()
     with torch.random.fork_rng(devices=devices):
@@ -136,7 +153,7 @@ def run_battery(title: str, checks: Sequence[tuple[str, Callable[[], None]]],
     if failed:
         print(f"{ran - len(failed)} of {ran} checks passed.")
         names = "; ".join(r.name for r in failed)
-        raise AssertionError(
+        raise ChecksFailed(
             f"{len(failed)} of {ran} checks failed: {names}. Fix the first ✗ above and run the "
             f"check again."
         )

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .battery import Checklist, Fail, first_line, is_stub, not_written, run_battery
-from .stats import agreement, close, hint_for_ratio, sigma_band
+from .stats import agreement, close, hint_for_ratio, pair_agreement, sigma_band
 from .trials import expect_value_error, other_device, positive, require_fresh, run_on_device
 
 MODES = ("per-batch", "per-example")
@@ -139,8 +139,15 @@ def grad_zeros(t: Target) -> None:
     raise Fail(f"with p={p}, {frac:.3f} of weight.grad is exactly zero (expected {p} ± {tol:.3f})", hint)
 
 
+def _require_fresh_draws(out: Tensor) -> None:
+    if torch.equal(out.min(0).values, out.max(0).values):
+        raise Fail(f"all {PASSES} training-mode passes gave the same output",
+                   "draw a new mask in every forward, not once in __init__")
+
+
 def mean(t: Target) -> None:
     out, mean_theory, var_theory = t.draws
+    _require_fresh_draws(out)
     z = (out.mean(0) - mean_theory) / (var_theory / PASSES).sqrt()
     if z.abs().max().item() <= 5.5:
         return
@@ -162,6 +169,7 @@ def mean(t: Target) -> None:
 
 def variance(t: Target) -> None:
     out, _, var_theory = t.draws
+    _require_fresh_draws(out)
     ratio = (out.var(0) / var_theory).mean().item()
     # Each variance estimate has relative error about sqrt(2/passes); 20 units average it.
     if close(ratio, 1.0, 5 * math.sqrt(2 / (PASSES * N_OUT)) * 2):
@@ -215,35 +223,47 @@ def _kept_coins(t: Target, batch: int = 64) -> Tensor:
     return torch.stack([(level == 1) | (level == 3), level >= 2], dim=-1)
 
 
-def mask_structure(t: Target) -> None:
-    kept = _kept_coins(t)
-    # A per-batch mask repeats over the batch: its copies are not independent pairs of coins,
-    # so the weight dimensions are judged on one example's mask (the batch's, if shared).
-    coins = kept if t.per_example else kept[:1]
-    same, tol = agreement(coins, 2)
-    if same > 0.5 + tol:
+def _examples_independent(kept: Tensor) -> None:
+    """Per-example mode: each example's mask is its own draw."""
+    shared = all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept)))
+    same, tol = agreement(kept, 0)  # one weight's coin, example after example
+    if shared or same > 0.5 + tol:
         raise Fail(
-            f"an output's weights from two inputs were kept or dropped together {same:.0%} of "
-            "the time (expected 50%)",
-            "one coin per output unit is dropout on the output: the mask needs the weight's "
-            "shape (out, in)")
-    same, tol = agreement(coins, 1)
+            f"the examples of one batch were kept or dropped together {same:.0%} of the "
+            "time (expected 50%)",
+            "per-example DropConnect draws a separate (out, in) mask for every example: "
+            "a (batch, out, in) mask, e.g. torch.rand(len(x), *self.weight.shape)")
+
+
+def _weight_coins_independent(one: Tensor) -> None:
+    """One example's (out, 2) coins: a coin per weight, not per input or per output."""
+    # Outputs first: one coin per input (dropout on the input) makes a whole column agree,
+    # which would also make the two inputs' pairs copies of each other.
+    same, tol = agreement(one, 0)
     if same > 0.5 + tol:
         raise Fail(
             f"one input's weights into different outputs were kept or dropped together "
             f"{same:.0%} of the time (expected 50%)",
             "one coin per input is dropout on the input: the mask needs the weight's shape "
             "(out, in)")
-    shared = all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept)))
+    same, tol = pair_agreement(one[:, 0], one[:, 1])
+    if same > 0.5 + tol:
+        raise Fail(
+            f"an output's weights from two inputs were kept or dropped together {same:.0%} of "
+            "the time (expected 50%)",
+            "one coin per output unit is dropout on the output: the mask needs the weight's "
+            "shape (out, in)")
+
+
+def mask_structure(t: Target) -> None:
+    kept = _kept_coins(t)
     if t.per_example:
-        same, tol = agreement(kept, 0)
-        if shared or same > 0.5 + tol:
-            raise Fail(
-                f"the examples of one batch were kept or dropped together {same:.0%} of the "
-                "time (expected 50%)",
-                "per-example DropConnect draws a separate (out, in) mask for every example: "
-                "a (batch, out, in) mask, e.g. torch.rand(len(x), *self.weight.shape)")
-    elif not shared:
+        # A mask repeated over the batch would make every example's coins look alike below.
+        _examples_independent(kept)
+        _weight_coins_independent(kept[0])
+        return
+    _weight_coins_independent(kept[0])  # valid whether or not the batch shares the mask
+    if not all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept))):
         raise Fail(
             "the examples of one batch got different masks",
             "per-batch DropConnect draws one (out, in) mask per forward, shared by the batch; "
@@ -322,6 +342,9 @@ def checks(per_example: bool) -> list[tuple[str, Callable[[Target], None]]]:
     return [
         ("has nn.Linear's parameters: weight (out, in), bias (out,)", parameters),
         ("never changes the weight in forward (no in-place masking)", weight_unchanged),
+        # Early: a mask drawn once in __init__ also spoils the mean, the variance and the
+        # structure, and the first ✗ a student reads should name the cause, not a symptom.
+        ("draws a new mask on every training call", fresh_mask),
         ("weight.grad exists" if per_example else "weight.grad exists and a fraction p of it is "
          "exactly 0", grad_zeros),
         ("keeps the mean: E[output] = F.linear(x, W, b)", mean),
@@ -329,7 +352,6 @@ def checks(per_example: bool) -> list[tuple[str, Callable[[Target], None]]]:
         ("drops each output unit's connections independently (one-hot input)", one_hot),
         ("one mask per example, a coin per weight" if per_example else
          "one mask per batch, a coin per weight", mask_structure),
-        ("draws a new mask on every training call", fresh_mask),
         ("eval mode is deterministic and equals nn.Linear", eval_mode),
         ("p=0 is plain nn.Linear", p_zero),
         ("keeps the weight's dtype and device", dtype_device),
@@ -384,6 +406,7 @@ def check_dropconnect(cls: Callable[..., nn.Module], *, mode: str = "per-batch")
     All 12 checks passed.
     <checklist: 12 of 12 checks passed>
     """
+    __tracebackhide__ = True  # pytest: report the student's line, not the checker's
     if not callable(cls):
         raise TypeError(f"check_dropconnect needs your layer class, got {type(cls).__name__}")
     if mode not in MODES:

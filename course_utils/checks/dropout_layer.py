@@ -199,7 +199,7 @@ def _shared_mask_hint(dim: int, ndim: int) -> str:
 
 def independent(s: Subject) -> None:
     p = 0.5
-    for shape in ((128, 256), (32, 16, 64)):
+    for shape in ((128, 256), (40, 64, 64)):
         kept = s(torch.ones(shape), p) != 0
         for dim in range(len(shape)):
             same, tol = agreement(kept, dim)
@@ -296,6 +296,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     ...
     AssertionError: 5 of 14 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
     """
+    __tracebackhide__ = True  # pytest: report the student's line, not the checker's
     if not callable(fn):
         raise TypeError(f"check_dropout_layer needs your function, got {type(fn).__name__}")
     subject = Subject(fn)
