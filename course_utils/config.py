@@ -71,6 +71,31 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def resolve_device(value: object, label: str = "device") -> torch.device:
+    """``value`` (a name such as ``"cuda"`` or a ``torch.device``) as a device that exists here.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+        ...
+    ValueError: device='gpu' is not a device name; use cpu, cuda, cuda:N or mps
+    """
+    if not isinstance(value, (str, torch.device)):
+        raise TypeError(f"{label} must be a device name such as 'cpu' or 'cuda', or a "
+                        f"torch.device, got {type(value).__name__} {value!r}")
+    try:
+        device = torch.device(value.strip().lower() if isinstance(value, str) else value)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{label}={value!r} is not a device name; use cpu, cuda, cuda:N or mps") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{label}={value!r} but CUDA is not available here")
+    if device.type == "mps" and not _mps_available():
+        raise ValueError(f"{label}={value!r} but MPS is not available here")
+    return device
+
+
 def get_device() -> torch.device:
     """The best available device: CUDA, then Apple's MPS, then the CPU.
 
@@ -81,17 +106,7 @@ def get_device() -> torch.device:
     """
     override = os.environ.get("COURSE_DEVICE", "").strip()
     if override:
-        try:
-            device = torch.device(override)
-        except RuntimeError as err:
-            raise ValueError(
-                f"COURSE_DEVICE={override!r} is not a device name; use cpu, cuda, cuda:N or mps"
-            ) from err
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"COURSE_DEVICE={override!r} but CUDA is not available here")
-        if device.type == "mps" and not _mps_available():
-            raise ValueError(f"COURSE_DEVICE={override!r} but MPS is not available here")
-        return device
+        return resolve_device(override, "COURSE_DEVICE")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available():

@@ -106,7 +106,7 @@ def dropout_layer(
     """
     tensor("X", X, floating=True)
     p = check_p(p)
-    if not training or p == 0.0:
+    if not boolean("training", training) or p == 0.0:
         return X
     keep = bernoulli_mask(X, p, generator=generator)  # on X's device, in X's dtype
     return X * inverted(keep, p)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ._modes import model_device, restored_modes
-from ._validate import choice, module, positive_int, tensor
+from ._validate import boolean, choice, module, positive_int, tensor
 from .dropconnect import DropConnectLinear
 from .dropout import Dropout, StandardDropout
 
@@ -89,6 +89,7 @@ def mc_predict(
     positive_int("T (the number of passes)", T)
     choice("task", task, ("classify", "regress"))
     positive_int("batch_size", batch_size)
+    boolean("keep_samples", keep_samples)
     if len(X) == 0:
         raise ValueError("X is empty: nothing to predict")
     stochastic = [m for m in model.modules() if _is_stochastic(m)]

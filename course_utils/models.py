@@ -50,6 +50,9 @@ def mlp(
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     if not shape or not all(isinstance(d, int) and d >= 1 for d in shape):
         raise ValueError(f"input_shape must be positive ints, got {input_shape!r}")
+    if isinstance(hidden, (int, str)) or not isinstance(hidden, Sequence):
+        raise TypeError(f"hidden must be a list of layer widths such as [256, 256] ([] for none), "
+                        f"got {type(hidden).__name__} {hidden!r}")
     hidden = list(hidden)
     if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in hidden):
         raise ValueError(f"hidden widths must be positive ints, got {hidden!r}")
@@ -64,6 +67,11 @@ def mlp(
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
 
+    if isinstance(dropout_module, nn.Module):
+        raise TypeError(
+            f"dropout_module must build a layer from a rate, such as nn.Dropout, got the layer "
+            f"{dropout_module!r}: pass the class (nn.Dropout), not an instance (nn.Dropout(0.5))"
+        )
     if not callable(dropout_module):
         raise TypeError(
             f"dropout_module must be a class or function taking a rate, such as nn.Dropout, "

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device, restored_modes
 from ._validate import boolean, choice, integer, module, number, positive_int, tensor
-from .config import env_flag
+from .config import env_flag, resolve_device
 from .data import Dataset
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -207,7 +207,7 @@ def fit(
     """
     _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay, seed,
                          train_metrics)
-    device = torch.device(device) if device is not None else model_device(model)
+    device = resolve_device(device) if device is not None else model_device(model)
     model.to(device)
     X_train, y_train = data.X_train.to(device), data.y_train.to(device)
     X_val, y_val = data.X_val.to(device), data.y_val.to(device)
@@ -227,7 +227,10 @@ def fit(
                     train_loss, train_acc = running
                 else:
                     train_loss, train_acc = evaluate(model, X_train, y_train)
-                if not math.isfinite(train_loss):
+                # Chance-level cross-entropy is log(classes); a loss thousands of times larger
+                # (or inf/NaN) is a run that has blown up, not one that is still learning.
+                if not math.isfinite(train_loss) or train_loss > 1000 * max(
+                        1.0, math.log(data.num_classes)):
                     raise FloatingPointError(
                         f"training loss became {train_loss} in epoch {epoch}; "
                         f"the learning rate lr={lr} is probably too high"
@@ -287,6 +290,11 @@ def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_d
     choice("train_metrics", train_metrics, TRAIN_METRICS)
     if seed is not None:
         integer("seed", seed)
+    for split in ("train", "val"):
+        X = getattr(data, f"X_{split}")
+        if X.is_floating_point() and not torch.isfinite(X).all():
+            raise ValueError(f"data.X_{split} contains NaN or inf values: clean the data first "
+                             "(training on them gives a NaN loss, whatever the learning rate)")
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -305,8 +313,17 @@ def _check_output_size(model: nn.Module, X: Tensor, num_classes: int) -> None:
     # One eval-mode forward on two examples catches a wrong last layer before any training,
     # with a message instead of a cross_entropy index error deep inside the loop. Eval mode
     # draws no dropout masks, so this check does not shift the random stream.
-    with eval_mode(model):
-        out = model(X[:2])
+    param = next(model.parameters(), None)
+    if param is not None and X.is_floating_point() and X.dtype != param.dtype:
+        raise TypeError(f"the inputs are {X.dtype} but the model's parameters are {param.dtype}: "
+                        f"convert one of them, e.g. model.to({X.dtype}) or X.to({param.dtype})")
+    try:
+        with eval_mode(model):
+            out = model(X[:2])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"the model cannot take the dataset's inputs, shape "
+                         f"{tuple(X.shape[1:])} per example: {first}") from err
     if out.dim() != 2 or out.shape[1] != num_classes:
         raise ValueError(
             f"the model outputs shape {tuple(out.shape)} for 2 examples, but the dataset has "
@@ -329,6 +346,7 @@ def _make_optimizer(name, params, lr, momentum, weight_decay) -> torch.optim.Opt
 def _progress_bar(epochs: int, progress: bool | None):
     if progress is None:
         progress = env_flag("COURSE_PROGRESS", default=True)
+    boolean("progress", progress)
     if not progress:
         return None
     from tqdm.auto import tqdm  # lazy; and TQDM_DISABLE does not reach tqdm.auto's widget bar

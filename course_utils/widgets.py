@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._validate import check_p, integer, tensor
+from ._validate import boolean, check_p, integer, tensor
 from .dropout import bernoulli_mask
 
 
@@ -42,6 +42,7 @@ def mask_images(images: Tensor, p: float, *, seed: int = 0, rescale: bool = Fals
         raise ValueError("images is empty: pass at least one image")
     p = check_p(p)
     integer("seed", seed)
+    boolean("rescale", rescale)
     generator = torch.Generator(device=images.device).manual_seed(seed)
     mask = bernoulli_mask(images, p, generator=generator)
     masked = images * mask

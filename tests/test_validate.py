@@ -93,3 +93,57 @@ def test_seed_and_number_checks_share_their_wording():
         cu.fit(NET, moons(), epochs=1, lr=float("nan"), progress=False)
     with pytest.raises(TypeError, match=r"^noise must be a number, got str"):
         cu.load_dataset("moons", noise="0.1")
+
+
+@pytest.mark.parametrize(("name", "call"), [
+    ("training", lambda: cu.dropout_layer(torch.ones(4), 0.5, training="False")),
+    ("keep_samples", lambda: cu.mc_predict(NET, X2, keep_samples="False")),
+    ("rescale", lambda: cu.mask_images(torch.rand(1, 4, 4), 0.5, rescale="no")),
+    ("progress", lambda: cu.fit(NET, moons(), epochs=1, lr=0.1, progress="no")),
+])
+def test_a_string_is_never_taken_for_a_boolean(name, call):
+    # "False" is a true value in Python: accepting it would silently do the opposite.
+    with pytest.raises(TypeError, match=rf"^{name} must be True or False, got str"):
+        call()
+
+
+@pytest.mark.parametrize(("device", "error", "message"), [
+    ("gpu", ValueError, r"device='gpu' is not a device name; use cpu, cuda, cuda:N or mps"),
+    (0.5, TypeError, r"device must be a device name"),
+])
+def test_fit_names_a_bad_device(device, error, message):
+    with pytest.raises(error, match=message):
+        cu.fit(NET, moons(), epochs=1, lr=0.1, device=device, progress=False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_fit_says_when_cuda_is_missing():
+    with pytest.raises(ValueError, match=r"device='cuda' but CUDA is not available here"):
+        cu.fit(NET, moons(), epochs=1, lr=0.1, device="cuda", progress=False)
+
+
+def test_fit_stops_a_run_that_blows_up_and_blames_data_not_lr_for_nan():
+    with pytest.raises(FloatingPointError, match="lr=1000000.0 is probably too high"):
+        cu.fit(nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 2)), moons(), epochs=5,
+               lr=1e6, seed=0, progress=False)
+    data = moons()
+    data.X_val[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"data.X_val contains NaN or inf values"):
+        cu.fit(NET, data, epochs=1, lr=0.1, progress=False)
+
+
+def test_fit_explains_inputs_the_model_cannot_take():
+    images_net = cu.mlp(784, [16], 2)
+    with pytest.raises(ValueError, match=r"the model cannot take the dataset's inputs, shape \(2,\)"):
+        cu.fit(images_net, moons(), epochs=1, lr=0.1, progress=False)
+    with pytest.raises(TypeError, match=r"the inputs are torch.float32 but the model's parameters "
+                                        r"are torch.float64"):
+        cu.fit(cu.mlp(2, [4], 2).double(), moons(), epochs=1, lr=0.1, progress=False)
+
+
+def test_mlp_refuses_an_int_for_hidden_and_a_layer_for_dropout_module():
+    with pytest.raises(TypeError, match=r"hidden must be a list of layer widths such as \[256, "
+                                        r"256\] \(\[\] for none\), got int 8"):
+        cu.mlp(2, 8, 2)
+    with pytest.raises(TypeError, match=r"pass the class \(nn.Dropout\), not an instance"):
+        cu.mlp(2, [8], 2, dropout=0.5, dropout_module=nn.Dropout(0.5))
