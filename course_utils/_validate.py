@@ -62,6 +62,16 @@ def boolean(name: str, value: object) -> bool:
     return value
 
 
+def _real(name: str, value: object, allowed: str) -> float:
+    """``value`` as a float if it is a real number (a one-element tensor without a gradient
+    counts); otherwise TypeError saying what is ``allowed``."""
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be {allowed}, got {_given(value)}")
+    return float(value)
+
+
 def number(name: str, value: object, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = True) -> float:
     """``value`` as a float if it is a finite real number within the bounds given.
@@ -69,11 +79,7 @@ def number(name: str, value: object, *, low: float | None = None, high: float | 
     ``low``/``high`` are included unless ``low_open``/``high_open`` (``high`` is open by
     default: momentum < 1, a fraction < 1).
     """
-    if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {_given(value)}")
-    value = float(value)
+    value = _real(name, value, "a number")
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value < low or (low_open and value == low)):
@@ -105,11 +111,7 @@ def check_p(p: object, *, name: str = "p") -> float:
         ...
     ValueError: p is the drop probability and must be in [0, 1], got 1.5
     """
-    if isinstance(p, Tensor) and p.numel() == 1 and not p.requires_grad:
-        p = p.item()
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1], got {type(p).__name__} {p!r}")
-    p = float(p)
+    p = _real(name, p, "a number in [0, 1]")
     if math.isnan(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} is the drop probability and must be in [0, 1], got {p!r}")
     return p

@@ -284,7 +284,7 @@ def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_d
         )
     positive_int("epochs", epochs)
     positive_int("batch_size", batch_size)
-    number("lr", lr, low=0.0, low_open=True, high=None)
+    number("lr", lr, low=0.0, low_open=True)
     number("momentum", momentum, low=0.0, high=1.0)
     number("weight_decay", weight_decay, low=0.0)
     choice("train_metrics", train_metrics, TRAIN_METRICS)

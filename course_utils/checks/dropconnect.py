@@ -223,9 +223,13 @@ def _kept_coins(t: Target, batch: int = 64) -> Tensor:
     return torch.stack([(level == 1) | (level == 3), level >= 2], dim=-1)
 
 
+def _shared_over_batch(kept: Tensor) -> bool:
+    return all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept)))
+
+
 def _examples_independent(kept: Tensor) -> None:
     """Per-example mode: each example's mask is its own draw."""
-    shared = all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept)))
+    shared = _shared_over_batch(kept)
     same, tol = agreement(kept, 0)  # one weight's coin, example after example
     if shared or same > 0.5 + tol:
         raise Fail(
@@ -263,7 +267,7 @@ def mask_structure(t: Target) -> None:
         _weight_coins_independent(kept[0])
         return
     _weight_coins_independent(kept[0])  # valid whether or not the batch shares the mask
-    if not all(torch.equal(kept[0], kept[b]) for b in range(1, len(kept))):
+    if not _shared_over_batch(kept):
         raise Fail(
             "the examples of one batch got different masks",
             "per-batch DropConnect draws one (out, in) mask per forward, shared by the batch; "
