@@ -1,6 +1,7 @@
 """course_utils: the helper package of the hands-on course "Dropout in PyTorch".
 
-One module per lesson (``dropout``, ``dropconnect``, ``mc_dropout``, ``comparison``, the
+One module per lesson (``dropout``, ``dropconnect``, ``mc_dropout``, ``comparison``,
+``attention``, ``drop_path``, the
 ``checks`` package) and per helper (``data``, ``training``, ``models``, ``plots``, ``widgets``,
 ``config``, ``timing``); ``_validate`` and ``_modes`` hold the argument checks and the train/eval
 handling they share. The instructor tools live beside it, in ``course_tools``. This file
@@ -12,7 +13,15 @@ Importing it has no side effects: it seeds nothing, downloads nothing, and leave
 scikit-learn, matplotlib and tqdm unimported until a function needs them.
 """
 
-from .checks import Checklist, CheckResult, check_dropconnect, check_dropout_layer
+from .attention import attention
+from .checks import (
+    Checklist,
+    CheckResult,
+    check_attention_dropout,
+    check_drop_path,
+    check_dropconnect,
+    check_dropout_layer,
+)
 from .config import data_dir, fast_mode, get_device, set_seed
 from .data import (
     DATASET_NAMES,
@@ -21,6 +30,7 @@ from .data import (
     DatasetUnavailableError,
     load_dataset,
 )
+from .drop_path import DropPath, Residual, drop_path, linear_drop_rates
 from .dropconnect import DropConnectLinear
 from .dropout import (
     Dropout,
@@ -31,7 +41,7 @@ from .dropout import (
     standard_dropout,
 )
 from .mc_dropout import MCPrediction, mc_predict
-from .models import mlp
+from .models import CNN_SLOTS, mlp, small_cnn
 from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
 from .timing import seconds_per_call
 from .training import History, batches, evaluate, fit
@@ -40,6 +50,7 @@ from .widgets import MaskedImages, mask_explorer, mask_images
 __version__ = "0.1.0"
 
 __all__ = [
+    "CNN_SLOTS",
     "DATASET_NAMES",
     "CheckResult",
     "Checklist",
@@ -47,22 +58,29 @@ __all__ = [
     "DatasetFallbackWarning",
     "DatasetUnavailableError",
     "DropConnectLinear",
+    "DropPath",
     "Dropout",
     "History",
     "MCPrediction",
     "MaskedImages",
+    "Residual",
     "StandardDropout",
+    "attention",
     "batches",
     "bernoulli_mask",
+    "check_attention_dropout",
+    "check_drop_path",
     "check_dropconnect",
     "check_dropout_layer",
     "check_p",
     "data_dir",
+    "drop_path",
     "dropout_layer",
     "evaluate",
     "fast_mode",
     "fit",
     "get_device",
+    "linear_drop_rates",
     "load_dataset",
     "mask_explorer",
     "mask_images",
@@ -74,5 +92,6 @@ __all__ = [
     "plot_sweep",
     "seconds_per_call",
     "set_seed",
+    "small_cnn",
     "standard_dropout",
 ]

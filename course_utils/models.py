@@ -92,3 +92,38 @@ def mlp(
         width = out
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)
+
+
+CNN_SLOTS = (2, 6)  # the indices of small_cnn's two dropout slots
+
+
+def small_cnn(num_classes: int, *, dropout: Callable[[float], nn.Module] | None = None,
+              p: float = 0.0, channels: tuple[int, int] = (8, 16)) -> nn.Sequential:
+    """Chapter 08's CNN for 1×28×28 images: two ``Conv2d(3×3) -> ReLU -> slot -> MaxPool2d(2)``
+    stages (``channels`` maps of 28×28, then of 14×14), then a linear classifier.
+
+    Each slot (indices :data:`CNN_SLOTS`) holds ``dropout(p)``, e.g. ``nn.Dropout`` for
+    element-wise dropout or ``nn.Dropout2d`` for whole channels, or ``nn.Identity()`` when
+    ``dropout`` is None: the versions differ only there, so they start from the same weights
+    under the same seed.
+
+    >>> import torch
+    >>> small_cnn(10, dropout=nn.Dropout2d, p=0.2)[CNN_SLOTS[0]]
+    Dropout2d(p=0.2, inplace=False)
+    >>> small_cnn(10)(torch.zeros(5, 1, 28, 28)).shape
+    torch.Size([5, 10])
+    """
+    num_classes = positive_int("num_classes", num_classes)
+    if isinstance(dropout, nn.Module) or (dropout is not None and not callable(dropout)):
+        raise TypeError(f"dropout must be a class such as nn.Dropout2d, or None, got {dropout!r}: "
+                        "pass the class, not an instance")
+    first, second = (positive_int("channels", c) for c in channels)
+
+    def slot() -> nn.Module:
+        return nn.Identity() if dropout is None else dropout(p)
+
+    return nn.Sequential(
+        nn.Conv2d(1, first, 3, padding=1), nn.ReLU(), slot(), nn.MaxPool2d(2),
+        nn.Conv2d(first, second, 3, padding=1), nn.ReLU(), slot(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(second * 7 * 7, num_classes),
+    )

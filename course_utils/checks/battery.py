@@ -25,10 +25,12 @@ AssertionError: 1 of 2 checks failed: also works. Fix the first ✗ above and ru
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 SEED = 0
 
@@ -117,6 +119,31 @@ def not_written(subject: str) -> NotImplementedError:
         "'# YOUR CODE HERE' and 'raise NotImplementedError()' in its cell with your code, run "
         "that cell, then run this check again."
     )
+
+
+def require_callable(checker: str, fn: object, expected: str, args: tuple, kwargs: dict) -> str:
+    """The name of the student's function ``fn``, after making sure it can be called as
+    ``fn(*args, **kwargs)``; otherwise one TypeError that says what was passed and what the
+    checker expected, instead of the same ✗ on every line of the checklist."""
+    wanted = f"{checker} needs your function {expected}"
+    if isinstance(fn, type):
+        raise TypeError(f"{wanted}, got the class {fn.__name__}: pass the function itself")
+    if isinstance(fn, nn.Module):
+        raise TypeError(f"{wanted}, got a {type(fn).__name__} module instance: pass the function")
+    if not callable(fn):
+        raise TypeError(f"{wanted}, got {type(fn).__name__}")
+    try:
+        signature = inspect.signature(fn)
+    except ValueError:  # some built-ins have no signature; the checks will tell
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as err:
+            name = getattr(fn, "__name__", "your function")
+            raise TypeError(f"{wanted}, but {name}{signature} cannot be called that way ({err})"
+                            ) from None
+    return getattr(fn, "__name__", "your function")
 
 
 def run_battery(title: str, checks: Sequence[tuple[str, Callable[[], None]]],

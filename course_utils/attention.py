@@ -1,0 +1,42 @@
+"""Dropout inside attention, chapter 08: the attention weights are dropped, not the output.
+
+Scaled dot-product attention mixes the values ``v`` with weights ``softmax(q kᵀ / √d)``, one row
+of weights per query. Attention dropout zeroes single weights (a query ignores a random subset of
+the keys on this pass) and scales the rest by ``1 / (1 - p)``, so each output keeps its expected
+value. PyTorch's fused ``F.scaled_dot_product_attention(q, k, v, dropout_p=p)`` does the same,
+but it has no ``training`` flag: it drops whenever ``p > 0``, in eval mode too, so modules pass
+``dropout_p=self.p if self.training else 0.0``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ._validate import boolean, check_p, tensor
+from .dropout import dropout_layer
+
+__all__ = ["attention"]
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, p: float = 0.0, *, training: bool,
+              generator: torch.Generator | None = None) -> Tensor:
+    """``dropout(softmax(q kᵀ / √d)) v`` for tensors of shape (..., tokens, features).
+
+    ``training`` has no default on purpose: ``F.dropout``'s default of ``True`` is how dropout
+    ends up running at test time. With ``training=False`` this is plain attention, equal to
+    ``F.scaled_dot_product_attention(q, k, v)``.
+
+    >>> q = k = v = torch.eye(2).expand(1, 2, 2)
+    >>> attention(q, k, v, 0.5, training=False)
+    tensor([[[0.6698, 0.3302],
+             [0.3302, 0.6698]]])
+    """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        tensor(name, t, floating=True)
+    p, training = check_p(p), boolean("training", training)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    weights = scores.softmax(dim=-1)  # each query's weights over the keys sum to 1
+    return dropout_layer(weights, p, training=training, generator=generator) @ v

@@ -1,0 +1,106 @@
+"""Drop path (stochastic depth), chapter 08: drop a whole residual branch per example.
+
+A residual block computes ``x + branch(x)``. Drop path zeroes ``branch(x)`` for a random subset
+of the examples in the batch (that block is then the identity for them) and scales the kept
+branches by ``1 / (1 - p)``, the inverted convention of chapter 04, so nothing changes in
+expectation and eval mode is the plain block. Huang et al. (2016) called it stochastic depth;
+the rate usually grows linearly with depth (:func:`linear_drop_rates`).
+
+The name collides with DropConnect (chapter 06): EfficientNet's ``drop_connect_rate`` is this,
+not a mask on weights.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ._validate import boolean, check_p, choice, fraction, positive_int, tensor
+from .dropout import bernoulli_mask, inverted
+
+__all__ = ["DropPath", "Residual", "drop_path", "linear_drop_rates"]
+
+MODES = ("row", "batch")
+
+
+def drop_path(X: Tensor, p: float, *, mode: str = "row", training: bool = True,
+              generator: torch.Generator | None = None) -> Tensor:
+    """Zero whole examples of ``X`` with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    ``mode="row"`` draws one coin per example (dimension 0), the stochastic depth of ViT and
+    ConvNeXt; ``mode="batch"`` draws one coin for the whole batch. The same arguments and
+    meaning as ``torchvision.ops.stochastic_depth(X, p, mode, training)``. Identity when
+    ``training=False`` or ``p=0``; never modifies ``X``.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> drop_path(torch.ones(4, 3), 0.5, generator=g)
+    tensor([[0., 0., 0.],
+            [2., 2., 2.],
+            [0., 0., 0.],
+            [0., 0., 0.]])
+    >>> drop_path(torch.ones(2, 3), 0.5, training=False)
+    tensor([[1., 1., 1.],
+            [1., 1., 1.]])
+    """
+    tensor("X", X, floating=True)
+    p, mode = check_p(p), choice("mode", mode, MODES)
+    if not boolean("training", training) or p == 0.0:
+        return X
+    if X.dim() == 0:
+        raise ValueError("drop_path needs a batch: X must have at least one dimension, got a scalar")
+    # One coin per example, broadcast over everything else: (batch, 1, 1, ...).
+    shape = (X.shape[0] if mode == "row" else 1,) + (1,) * (X.dim() - 1)
+    return X * inverted(bernoulli_mask(shape, p, generator=generator, device=X.device,
+                                       dtype=X.dtype), p)
+
+
+class DropPath(nn.Module):
+    """:func:`drop_path` as a module: active in ``train()`` mode, the identity in ``eval()``.
+
+    >>> DropPath(0.2)
+    DropPath(p=0.2, mode='row')
+    >>> DropPath(0.2).eval()(torch.ones(2, 2))
+    tensor([[1., 1.],
+            [1., 1.]])
+    """
+
+    def __init__(self, p: float = 0.1, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = check_p(p), choice("mode", mode, MODES)
+
+    def forward(self, X: Tensor) -> Tensor:
+        return drop_path(X, self.p, mode=self.mode, training=self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode!r}"
+
+
+class Residual(nn.Module):
+    """A residual block with drop path on its branch: ``x + DropPath(p)(branch(x))``.
+
+    >>> block = Residual(nn.Linear(4, 4), p=0.1)
+    >>> block(torch.ones(2, 4)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, branch: nn.Module, p: float = 0.0):
+        super().__init__()
+        self.branch, self.drop_path = branch, DropPath(p)
+
+    def forward(self, X: Tensor) -> Tensor:
+        return X + self.drop_path(self.branch(X))
+
+
+def linear_drop_rates(max_rate: float, depth: int) -> list[float]:
+    """The usual schedule: rates rising linearly from 0 at the first block to ``max_rate`` at
+    the last, as ``torch.linspace(0, max_rate, depth)`` in timm's ViT and ConvNeXt. Early
+    blocks compute features every later block needs, so they are dropped least.
+
+    >>> linear_drop_rates(0.3, 4)
+    [0.0, 0.1, 0.2, 0.3]
+    """
+    max_rate = fraction("max_rate", max_rate)
+    depth = positive_int("depth", depth)
+    if depth == 1:
+        return [0.0]  # what torch.linspace(0, max_rate, 1) gives
+    return [round(max_rate * i / (depth - 1), 12) for i in range(depth)]
