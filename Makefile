@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # PYTHONPATH by test-ipywidgets7, so the main environment keeps ipywidgets 8.
 IPYW7  := $(VENV)/ipywidgets-7.7.1
 
-.PHONY: help lab test test-ipywidgets7 test-fallback test-browser chromium fashion-mnist course student \
+.PHONY: help lab test test-ipywidgets7 test-fallback test-floors test-browser chromium fashion-mnist course student \
 	figures bench lint clean
 
 help:
@@ -16,6 +16,8 @@ help:
 	@echo "                       the widget tests and chapter 02 again with Colab's ipywidgets 7.7.1"
 	@echo "make test-fallback     every notebook (fast mode) with the real data hidden: the offline"
 	@echo "                       digits fallback a student without network gets"
+	@echo "make test-floors       the quick unit tests and chapters 03 and 08 (fast mode) on the oldest"
+	@echo "                       versions pyproject.toml allows (floors.txt), on Python 3.10"
 	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
 	@echo "make fashion-mnist     install Debian's dataset-fashion-mnist (the real data, offline)"
 	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
@@ -68,6 +70,34 @@ test-fallback: $(STAMP)
 	COURSE_FAST=1 COURSE_OFFLINE=1 COURSE_SYSTEM_DATA_DIR=none COURSE_REQUIRE_REAL_DATA=0 \
 		COURSE_DATA_DIR=$(FALLBACK_DATA) $(BIN)/python -m pytest -p no:cacheprovider notebooks \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+# The floors: every dependency at the oldest release pyproject.toml allows (floors.txt), on the
+# oldest Python it supports, in a venv of its own. A declared lower bound is a promise; this keeps
+# it. The test tools are current. The slow teaching-effect tests stay in `make test`: they measure
+# the course, not compatibility.
+FLOORS_VENV   := .venv-floors
+PYTHON_FLOORS ?=  # empty: the first Python 3.10 that runs (a pyenv shim may not), else $(PYTHON)
+FLOOR_TESTS   := tests/test_validate.py tests/test_dropout.py tests/test_drop_path.py \
+	tests/test_attention.py tests/test_checks.py tests/test_dropconnect.py tests/test_mc_predict.py \
+	tests/test_training.py tests/test_data.py tests/test_models.py tests/test_plots.py \
+	tests/test_widgets.py tests/test_config.py tests/test_timing.py tests/test_notebooks.py \
+	tests/test_colab.py course_utils
+$(FLOORS_VENV)/.installed: pyproject.toml floors.txt
+	rm -rf $(FLOORS_VENV)
+	@py="$(PYTHON_FLOORS)"; if [ -z "$$py" ]; then \
+		for p in $(HOME)/.pyenv/versions/3.10*/bin/python python3.10 $(PYTHON); do \
+			if $$p -c 'import sys; sys.exit(sys.version_info.minor != 10)' 2>/dev/null; then \
+				py=$$p; break; fi; done; fi; \
+	py=$${py:-$(PYTHON)}; echo "floors: a venv from $$py"; $$py -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS_VENV)/bin/python -m pip install --quiet -e ".[test,instructor]" -c floors.txt
+	@touch $@
+
+test-floors: $(FLOORS_VENV)/.installed
+	@$(FLOORS_VENV)/bin/python -c 'import sys, torch, numpy, matplotlib; print("floors:", sys.version.split()[0], "torch", torch.__version__, "numpy", numpy.__version__, "matplotlib", matplotlib.__version__)'
+	COURSE_FAST=1 $(FLOORS_VENV)/bin/python -m pytest -p no:cacheprovider $(FLOOR_TESTS) \
+		--doctest-modules notebooks/03_dropout_from_scratch.ipynb \
+		notebooks/08_dropout_in_modern_networks.ipynb --nbval-lax --nbval-current-env
 
 # The real FashionMNIST from Debian (60,000 + 10,000 images, 30 MB), with sudo when not root.
 fashion-mnist:
