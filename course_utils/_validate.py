@@ -16,7 +16,7 @@ TypeError: batch_size must be a positive int, got str '64'
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
@@ -132,6 +132,21 @@ def tensor(name: str, value: object, *, floating: bool = False) -> Tensor:
         raise TypeError(
             f"{name} must be a floating-point tensor, got dtype {value.dtype}; "
             f"convert it first, e.g. X.float()"
+        )
+    return value
+
+
+def layer_class(name: str, value: object, example: str = "nn.Dropout") -> Callable:
+    """``value`` if it builds a layer from a rate (a class such as ``nn.Dropout``); a layer
+    instance, the usual slip, gets a message saying to pass the class."""
+    if isinstance(value, nn.Module):
+        raise TypeError(
+            f"{name} must build a layer from a rate, such as {example}, got the layer "
+            f"{value!r}: pass the class ({example}), not an instance ({example}(0.5))"
+        )
+    if not callable(value):
+        raise TypeError(
+            f"{name} must be a class or function taking a rate, such as {example}, got {value!r}"
         )
     return value
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ._validate import positive_int
+from ._validate import layer_class, positive_int
 
 
 def mlp(
@@ -67,16 +67,7 @@ def mlp(
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
 
-    if isinstance(dropout_module, nn.Module):
-        raise TypeError(
-            f"dropout_module must build a layer from a rate, such as nn.Dropout, got the layer "
-            f"{dropout_module!r}: pass the class (nn.Dropout), not an instance (nn.Dropout(0.5))"
-        )
-    if not callable(dropout_module):
-        raise TypeError(
-            f"dropout_module must be a class or function taking a rate, such as nn.Dropout, "
-            f"got {dropout_module!r}"
-        )
+    layer_class("dropout_module", dropout_module)
     if not callable(activation):
         raise TypeError(
             f"activation must be a class or function taking no argument, such as nn.ReLU, "
@@ -114,9 +105,8 @@ def small_cnn(num_classes: int, *, dropout: Callable[[float], nn.Module] | None 
     torch.Size([5, 10])
     """
     num_classes = positive_int("num_classes", num_classes)
-    if isinstance(dropout, nn.Module) or (dropout is not None and not callable(dropout)):
-        raise TypeError(f"dropout must be a class such as nn.Dropout2d, or None, got {dropout!r}: "
-                        "pass the class, not an instance")
+    if dropout is not None:
+        layer_class("dropout", dropout, "nn.Dropout2d")
     first, second = (positive_int("channels", c) for c in channels)
 
     def slot() -> nn.Module:

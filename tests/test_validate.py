@@ -147,3 +147,12 @@ def test_mlp_refuses_an_int_for_hidden_and_a_layer_for_dropout_module():
         cu.mlp(2, 8, 2)
     with pytest.raises(TypeError, match=r"pass the class \(nn.Dropout\), not an instance"):
         cu.mlp(2, [8], 2, dropout=0.5, dropout_module=nn.Dropout(0.5))
+
+
+def test_small_cnn_refuses_a_layer_instance_with_the_same_words_as_mlp():
+    with pytest.raises(TypeError, match=r"dropout must build a layer from a rate, such as "
+                                        r"nn.Dropout2d.*pass the class \(nn.Dropout2d\), not an "
+                                        r"instance"):
+        cu.small_cnn(10, dropout=nn.Dropout2d(0.2), p=0.2)
+    with pytest.raises(TypeError, match="dropout must be a class or function taking a rate"):
+        cu.small_cnn(10, dropout="Dropout2d", p=0.2)

@@ -23,6 +23,7 @@ from functools import partial
 import torch
 from torch import Tensor
 
+from ..attention import attention
 from .battery import Checklist, Fail, require_callable, run_battery
 from .trials import other_device, require_fresh, run_on_device
 
@@ -41,7 +42,7 @@ def qkv(batch: int = 2, dtype=torch.float32) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def plain(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-    return (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1) @ v
+    return attention(q, k, v, training=False)  # the reference, without dropout
 
 
 class Subject:
@@ -73,12 +74,12 @@ def matches_plain(s: Subject) -> None:
     out, want = s(q, k, v, 0.0, training=True).detach(), plain(q, k, v)
     if torch.allclose(out, want, atol=1e-6):
         return
-    d = q.shape[-1]
+    d, raw = q.shape[-1], q @ k.transpose(-2, -1)
     guesses = [
-        ((q @ k.transpose(-2, -1)).softmax(-1) @ v,
+        (raw.softmax(-1) @ v,
          f"the scores were not divided by sqrt(d) = sqrt({d}): q @ k.transpose(-2, -1) / d ** 0.5"),
-        ((q @ k.transpose(-2, -1) / d).softmax(-1) @ v, "divide the scores by sqrt(d), not by d"),
-        ((q @ k.transpose(-2, -1) / math.sqrt(d)).softmax(-2) @ v,
+        ((raw / d).softmax(-1) @ v, "divide the scores by sqrt(d), not by d"),
+        ((raw / math.sqrt(d)).softmax(-2) @ v,
          "the softmax ran over the queries: take it over the keys, dim=-1"),
     ]
     for guess, hint in guesses:

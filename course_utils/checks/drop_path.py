@@ -25,7 +25,15 @@ from torch import Tensor
 
 from .battery import Checklist, Fail, require_callable, run_battery
 from .stats import agreement, close, hint_for_ratio, sigma_band
-from .trials import expect_value_error, other_device, positive, require_fresh, run_on_device
+from .trials import (
+    expect_value_error,
+    other_device,
+    positive,
+    require_fresh,
+    require_mask_gradient,
+    require_unchanged,
+    run_on_device,
+)
 
 ROWS = 20_000  # examples per statistical check: 5-sigma bands of about ±0.018 on p
 X0 = 2.0  # the input value of the mean check
@@ -213,32 +221,14 @@ def fresh(s: Subject) -> None:
                   "draw a new mask on every call; don't seed inside the function or store a mask")
 
 
-def not_mutated(s: Subject) -> None:
-    X = positive(SHAPE)
-    before = X.clone()
-    s(X, 0.5)
-    if not torch.equal(X, before):
-        raise Fail("X was changed by the call",
-                   "you wrote into X (X *= mask or .mul_()); return X * mask / (1 - p)")
-
-
-def gradient(s: Subject) -> None:
-    p = 0.3
-    X = positive(SHAPE, torch.float64).requires_grad_()
-    out = s(X, p)
-    if not out.requires_grad:
-        raise Fail("the output is not connected to X in the autograd graph",
-                   "don't use .detach(), .data or torch.no_grad() on the way")
-    out.sum().backward()
-    expected = (out.detach() != 0).to(X.dtype) / (1 - p)
-    if X.grad is None or not torch.allclose(X.grad, expected, rtol=1e-5):
-        raise Fail("the gradient is not mask/(1-p)",
-                   "compute the output as X * mask / (1 - p) with the mask as a constant")
-
-
 def untouched_and_differentiable(s: Subject) -> None:
-    not_mutated(s)
-    gradient(s)
+    require_unchanged(lambda X: s(X, 0.5), positive(SHAPE),
+                      "you wrote into X (X *= mask or .mul_()); return X * mask / (1 - p)")
+    require_mask_gradient(
+        lambda X: s(X, 0.3), positive(SHAPE, torch.float64), 0.3,
+        detail="the gradient is not mask/(1-p)",
+        detached_hint="don't use .detach(), .data or torch.no_grad() on the way",
+        hint="compute the output as X * mask / (1 - p) with the mask as a constant")
 
 
 def rejects_bad_arguments(s: Subject) -> None:

@@ -24,7 +24,15 @@ from torch import Tensor
 
 from .battery import Checklist, Fail, run_battery
 from .stats import agreement, close, hint_for_ratio, normal_cdf, sigma_band
-from .trials import expect_value_error, other_device, positive, require_fresh, run_on_device
+from .trials import (
+    expect_value_error,
+    other_device,
+    positive,
+    require_fresh,
+    require_mask_gradient,
+    require_unchanged,
+    run_on_device,
+)
 
 N = 200_000  # entries per statistical check: 5-sigma bands stay tight (about ±0.005 on p)
 X0, P_MOMENTS = 2.0, 0.3  # the input value and rate of the mean and variance checks
@@ -219,26 +227,16 @@ def fresh_mask(s: Subject) -> None:
 
 
 def not_mutated(s: Subject) -> None:
-    X = positive((64, 32))
-    before = X.clone()
-    s(X, 0.5)
-    if not torch.equal(X, before):
-        raise Fail("X was changed by the call",
-                   "you wrote into X (X *= mask, X[...] = 0 or .mul_()); return mask * X / (1 - p)")
+    require_unchanged(lambda X: s(X, 0.5), positive((64, 32)),
+                      "you wrote into X (X *= mask, X[...] = 0 or .mul_()); return mask * X / (1 - p)")
 
 
 def gradient(s: Subject) -> None:
-    p = 0.3
-    X = positive((64, 32), torch.float64).requires_grad_()
-    out = s(X, p)
-    if not out.requires_grad:
-        raise Fail("the output is not connected to X in the autograd graph",
-                   "don't use .detach(), .data, torch.no_grad() or torch.tensor(...) on the way")
-    out.sum().backward()
-    expected = (out.detach() != 0).to(X.dtype) / (1 - p)
-    if X.grad is None or not torch.allclose(X.grad, expected, rtol=1e-5):
-        raise Fail("dh'/dh is not mask/(1-p)",
-                   "compute the output as mask * X / (1 - p) with the mask as a constant")
+    require_mask_gradient(
+        lambda X: s(X, 0.3), positive((64, 32), torch.float64), 0.3,
+        detail="dh'/dh is not mask/(1-p)",
+        detached_hint="don't use .detach(), .data, torch.no_grad() or torch.tensor(...) on the way",
+        hint="compute the output as mask * X / (1 - p) with the mask as a constant")
 
 
 def rejects_bad_p(s: Subject) -> None:

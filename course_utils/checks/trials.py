@@ -68,3 +68,25 @@ def require_fresh(a: Tensor, b: Tensor, detail: str, hint: str) -> None:
     """Fail when two calls that should draw different masks gave the same output."""
     if torch.equal(a, b):
         raise Fail(detail, hint)
+
+
+def require_unchanged(call: Callable[[Tensor], object], X: Tensor, hint: str) -> None:
+    """Fail when ``call(X)`` wrote into ``X``."""
+    before = X.clone()
+    call(X)
+    if not torch.equal(X, before):
+        raise Fail("X was changed by the call", hint)
+
+
+def require_mask_gradient(call: Callable[[Tensor], Tensor], X: Tensor, p: float, *,
+                          detail: str, detached_hint: str, hint: str) -> None:
+    """Fail unless the gradient of ``call(X).sum()`` is the keep-mask over ``1 - p``: a kept entry
+    passes its gradient scaled like its value, a dropped one passes none."""
+    X = X.detach().requires_grad_()
+    out = call(X)
+    if not out.requires_grad:
+        raise Fail("the output is not connected to X in the autograd graph", detached_hint)
+    out.sum().backward()
+    expected = (out.detach() != 0).to(X.dtype) / (1 - p)
+    if X.grad is None or not torch.allclose(X.grad, expected, rtol=1e-5):
+        raise Fail(detail, hint)
