@@ -45,8 +45,15 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# The test files run side by side, one process per core (WORKERS=1: one after another). Each
+# process, and each notebook kernel it starts, computes on one thread: two multi-threaded torch
+# processes on the same cores stall each other, while these small models gain little from a
+# second thread. --dist loadfile keeps a file, and so a notebook's cells, in one process.
+WORKERS  ?= auto
+PARALLEL := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+
 test: $(STAMP) lint
-	COURSE_FAST=1 $(BIN)/python -m pytest tests course_utils course_tools notebooks \
+	COURSE_FAST=1 $(PARALLEL) tests course_utils course_tools notebooks \
 		--doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 	@$(MAKE) --no-print-directory test-ipywidgets7
 
@@ -68,7 +75,7 @@ FALLBACK_DATA := $(abspath build/fallback-data)
 test-fallback: $(STAMP)
 	rm -rf $(FALLBACK_DATA) && mkdir -p $(FALLBACK_DATA)
 	COURSE_FAST=1 COURSE_OFFLINE=1 COURSE_SYSTEM_DATA_DIR=none COURSE_REQUIRE_REAL_DATA=0 \
-		COURSE_DATA_DIR=$(FALLBACK_DATA) $(BIN)/python -m pytest -p no:cacheprovider notebooks \
+		COURSE_DATA_DIR=$(FALLBACK_DATA) $(PARALLEL) -p no:cacheprovider notebooks \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # The floors: every dependency at the oldest release pyproject.toml allows (floors.txt), on the
@@ -95,7 +102,8 @@ $(FLOORS_VENV)/.installed: pyproject.toml floors.txt
 
 test-floors: $(FLOORS_VENV)/.installed
 	@$(FLOORS_VENV)/bin/python -c 'import sys, torch, numpy, matplotlib; print("floors:", sys.version.split()[0], "torch", torch.__version__, "numpy", numpy.__version__, "matplotlib", matplotlib.__version__)'
-	COURSE_FAST=1 $(FLOORS_VENV)/bin/python -m pytest -p no:cacheprovider $(FLOOR_TESTS) \
+	COURSE_FAST=1 OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -n $(WORKERS) \
+		--dist loadfile -p no:cacheprovider $(FLOOR_TESTS) \
 		--doctest-modules notebooks/03_dropout_from_scratch.ipynb \
 		notebooks/08_dropout_in_modern_networks.ipynb --nbval-lax --nbval-current-env
 

@@ -26,6 +26,7 @@ targets this run met.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime
 import os
 import platform
@@ -121,13 +122,22 @@ def peak_memory_bytes(fn: Callable[[], object], device: torch.device) -> int | N
         return torch.cuda.max_memory_allocated(device) - before
     if device.type != "cpu" or not sys.platform.startswith("linux"):
         return None
+    # Memory freed earlier can stay resident in malloc's free lists, and fn would reuse it
+    # without the resident set growing (a peak of 0 after a long run): hand it back first,
+    # then reset the high-water mark.
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the measure may read low
+        pass
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
         return None
     before = _proc_status_kib("VmRSS")
-    fn()
-    return (_proc_status_kib("VmHWM") - before) * 1024
+    result = fn()  # held while the mark is read: the kernel may update it only at munmap
+    peak = _proc_status_kib("VmHWM")
+    del result
+    return (peak - before) * 1024
 
 
 def _proc_status_kib(field: str) -> int:

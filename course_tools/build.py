@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .chapters import ChapterInfo, chapter_info, chapters
+from .chapters import ChapterInfo, chapter_info, chapters, read_notebook
 from .colab import read_course_repository
 
 
@@ -144,6 +144,9 @@ def build_course(
     from nbconvert import HTMLExporter
 
     notebooks = chapters(src)
+    # Read every chapter before running any: an unreadable one fails in a second, not after
+    # the chapters before it have run for minutes.
+    books = [read_notebook(path) for path in notebooks]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     exporter = HTMLExporter(template_name="lab")
@@ -151,9 +154,8 @@ def build_course(
     mode = "fast" if fast else "full"
     log(f"building {len(notebooks)} chapter(s) from {src} into {out} ({mode} mode)")
     with environment({"COURSE_FAST": "1" if fast else "0", "COURSE_PROGRESS": "0"}):
-        for i, path in enumerate(notebooks, 1):
+        for i, (path, nb) in enumerate(zip(notebooks, books, strict=True), 1):
             start = time.perf_counter()
-            nb = nbformat.read(path, as_version=4)
             client = NotebookClient(
                 nb, timeout=timeout, kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},

@@ -23,6 +23,33 @@ def chapters(src: str | Path) -> list[Path]:
     return found
 
 
+def read_notebook(path: str | Path):
+    """The notebook at ``path`` (nbformat 4), or a ValueError that names the file and says
+    what is wrong with it, instead of nbformat's error without a file name.
+
+    >>> read_notebook("README.md")
+    Traceback (most recent call last):
+        ...
+    ValueError: README.md is not a readable notebook: its text is not JSON. A merge conflict leaves <<<<<<< lines in it: resolve them, or restore the file with git checkout
+    """
+    import nbformat
+
+    path = Path(path)
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such notebook") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a readable notebook: it is not UTF-8 text") from None
+    except nbformat.reader.NotJSONError:
+        raise ValueError(f"{path} is not a readable notebook: its text is not JSON. A merge "
+                         f"conflict leaves <<<<<<< lines in it: resolve them, or restore the "
+                         f"file with git checkout") from None
+    except (nbformat.ValidationError, KeyError, AttributeError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path} is not a readable notebook: {first}") from None
+
+
 @dataclass(frozen=True)
 class ChapterInfo:
     """What a chapter's title cell says about it (see the notebook template in DESIGN.md)."""
@@ -41,10 +68,8 @@ def chapter_info(path: str | Path) -> ChapterInfo:
     >>> info.title[:17], len(info.goals), info.minutes
     ('01 · Overfitting:', 5, 25)
     """
-    import nbformat
-
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     source = nb.cells[0].source if nb.cells and nb.cells[0].cell_type == "markdown" else ""
     lines = source.splitlines()
     if not lines or not lines[0].startswith("# "):
@@ -81,10 +106,8 @@ def chapter_settings(path: str | Path, *, fast: bool = False) -> dict[str, objec
     """
     import ast
 
-    import nbformat
-
     found: dict[str, object] = {}
-    for cell in nbformat.read(Path(path), as_version=4).cells:
+    for cell in read_notebook(path).cells:
         if cell.cell_type != "code":
             continue
         try:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapters import chapters
+from .chapters import chapters, read_notebook
 
 _COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'<>]+?\.ipynb")
 _INSTALL = re.compile(r"course-utils @ git\+https://github\.com/[^\s\"'@]+@[^\s\"']+")
@@ -118,14 +118,17 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
 
     root = Path(root)
     repo = read_course_repository(root)
-    changed = []
+    # Every file is read and re-pointed in memory first: one unreadable notebook (a merge
+    # conflict) then stops the command before anything is written, as `student` does.
+    pending = []
     for path in chapters(root / "notebooks"):
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         relative = path.relative_to(root).as_posix()
         before = [cell.source for cell in nb.cells]
         title = nb.cells[0] if nb.cells else None
         if title is None or title.cell_type != "markdown":
-            raise ValueError(f"{path.name}: the first cell should be the markdown title cell")
+            raise ValueError(f"{path}: the first cell should be the markdown title cell; "
+                             "nothing was written")
         if not _COLAB_URL.search(title.source):
             head, _, rest = title.source.partition("\n")
             title.source = f"{head}\n\n{repo.badge(relative)}\n{rest}"
@@ -133,17 +136,17 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
         for cell in nb.cells[1:]:
             cell.source = _point_text(cell.source, repo, None)
         if [cell.source for cell in nb.cells] != before:
-            changed.append(path)
-            if not check:
-                nbformat.write(nb, path)
+            pending.append((path, lambda nb=nb, path=path: nbformat.write(nb, path)))
     readme = root / "README.md"
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
         new = _point_text(text, repo, None)
         if new != text:
-            changed.append(readme)
-            if not check:
-                readme.write_text(new, encoding="utf-8")
+            pending.append((readme, lambda new=new: readme.write_text(new, encoding="utf-8")))
+    changed = [path for path, _ in pending]
+    if not check:
+        for _, write in pending:
+            write()
     verb = "would change" if check else "rewrote"
     where = f"github.com/{repo.repository} (branch {repo.branch})"
     log(f"{verb} {len(changed)} file(s) to point at {where}"

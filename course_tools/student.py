@@ -30,7 +30,7 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapters import chapters
+from .chapters import chapters, read_notebook
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -162,7 +162,7 @@ def write_student_versions(src: str | Path = "notebooks", out: str | Path = "stu
         raise ValueError(f"{out} exists and is not a folder")
     converted = []
     for path in chapters(src):
-        nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         student, stats = student_notebook(nb, path.name)
         converted.append((out / path.name, student, stats))
     existing = [str(target) for target, _, _ in converted if target.exists()]

@@ -16,6 +16,7 @@ TypeError: batch_size must be a positive int, got str '64'
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
@@ -49,10 +50,25 @@ def optional_positive_int(name: str, value: object) -> int | None:
     return positive_int(name, value)
 
 
-def integer(name: str, value: object) -> int:
-    """``value`` if it is an int (seeds); ``True``/``False`` are refused."""
-    if not _is_int(value):
-        raise TypeError(f"{name} must be an int, got {_given(value)}")
+def seed(name: str, value: object) -> int:
+    """``value`` as an int if it is a seed: an int (a NumPy integer counts) in [0, 2**32).
+
+    One range for every seed in the course: NumPy's, the narrowest of the generators
+    :func:`course_utils.set_seed` seeds, so a seed that works in one function works in all.
+
+    >>> import numpy as np
+    >>> seed("seed", np.int64(3))
+    3
+    >>> seed("seed", -1)
+    Traceback (most recent call last):
+        ...
+    ValueError: seed must be an int in [0, 2**32), got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int in [0, 2**32), got {_given(value)}")
+    value = int(value)
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an int in [0, 2**32), got {value}")
     return value
 
 

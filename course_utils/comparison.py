@@ -18,10 +18,11 @@ import torch
 from torch import Tensor, nn
 
 from ._validate import positive_int
+from ._validate import seed as check_seed
 from .config import fast_mode, set_seed
 from .data import Dataset, load_dataset
 from .models import mlp
-from .training import History, evaluate, fit
+from .training import History, check_examples, evaluate, fit, loss_and_accuracy
 
 
 @dataclass(frozen=True)
@@ -153,14 +154,14 @@ def unit_removal_damage(model: nn.Module, X: Tensor, y: Tensor) -> Tensor:
     torch.Size([12])
     """
     layers = _hidden_readers(model)
-    base = evaluate(model, X, y)[0]
+    base = evaluate(model, X, y)[0]  # checks X and y once; the loop below reuses them
     damage = []
     for layer in layers:
         for unit in range(layer.in_features):
             saved = layer.weight[:, unit].clone()
             layer.weight[:, unit] = 0
             try:
-                damage.append(evaluate(model, X, y)[0] - base)
+                damage.append(loss_and_accuracy(model, X, y)[0] - base)
             finally:
                 layer.weight[:, unit] = saved
     return torch.tensor(damage)
@@ -179,15 +180,16 @@ def half_removed_accuracy(model: nn.Module, X: Tensor, y: Tensor, *, trials: int
     """
     positive_int("trials", trials)
     layers = _hidden_readers(model)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     saved = [layer.weight.clone() for layer in layers]
+    check_examples(model, X, y, "X", "y")
     accuracies = []
     try:
         for _ in range(trials):
             for layer, weight in zip(layers, saved, strict=True):
                 keep = (torch.rand(layer.in_features, generator=g) >= 0.5).to(weight)
                 layer.weight.copy_(weight * keep * 2)
-            accuracies.append(evaluate(model, X, y)[1])
+            accuracies.append(loss_and_accuracy(model, X, y)[1])
     finally:
         for layer, weight in zip(layers, saved, strict=True):
             layer.weight.copy_(weight)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validate import integer
+from ._validate import seed as check_seed
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -62,9 +62,7 @@ def set_seed(seed: int) -> None:
     >>> torch.equal(a, b)
     True
     """
-    integer("seed", seed)
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    seed = check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed)
     # torch.manual_seed also seeds every CUDA and MPS device.

@@ -26,7 +26,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._validate import boolean, fraction, integer, number, optional_positive_int
+from ._validate import boolean, fraction, number, optional_positive_int
+from ._validate import seed as check_seed
 from .config import data_dir, offline, require_real_data, system_data_dir
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "digits", "moons")
@@ -172,7 +173,7 @@ def load_dataset(
     train_size = optional_positive_int("train_size", train_size)
     val_size = optional_positive_int("val_size", val_size)
     fraction("label_noise", label_noise)
-    integer("seed", seed)
+    seed = check_seed("seed", seed)
     boolean("download", download)
     if fallback not in (None, "digits"):
         raise ValueError(f"fallback must be 'digits' or None, got {fallback!r}")

@@ -13,6 +13,7 @@ the same code runs on CPU, CUDA and MPS tensors and in float64 or bfloat16.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -84,8 +85,23 @@ def inverted(keep: Tensor, p: float) -> Tensor:
 
     >>> inverted(torch.tensor([1.0, 0.0, 1.0]), 0.5)
     tensor([2., 0., 2.])
+    >>> inverted(torch.ones(2, dtype=torch.float16), 0.99999)
+    Traceback (most recent call last):
+        ...
+    ValueError: p=0.99999 scales kept units by 1/(1-p) = 1e+05, more than torch.float16 can hold (at most 6.55e+04): use p <= 0.99998 or p=1 in torch.float16, or compute in float32
     """
-    return keep if p == 1.0 else keep.div_(1.0 - p)
+    if p == 1.0:
+        return keep
+    # In float16 the scale itself overflows to inf near p=1 (above p = 0.99998), and inf
+    # times a dropped 0 is NaN: refuse that p instead of returning inf and NaN.
+    largest = torch.finfo(keep.dtype).max
+    if 1.0 / (1.0 - p) > largest:
+        highest = math.floor((1.0 - 1.0 / largest) * 1e5) / 1e5
+        raise ValueError(
+            f"p={p} scales kept units by 1/(1-p) = {1.0 / (1.0 - p):.3g}, more than {keep.dtype} "
+            f"can hold (at most {largest:.3g}): use p <= {highest} or p=1 in {keep.dtype}, or "
+            f"compute in float32")
+    return keep.div_(1.0 - p)
 
 
 def dropout_layer(

@@ -3,6 +3,7 @@ the network ``T`` times, and read the spread of the predictions as uncertainty."
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -10,15 +11,22 @@ from torch import Tensor, nn
 
 from ._modes import model_device, restored_modes
 from ._validate import boolean, choice, module, positive_int, tensor
+from .drop_path import DropPath
 from .dropconnect import DropConnectLinear
 from .dropout import Dropout, StandardDropout
+from .training import cannot_take
 
 
 def _is_stochastic(layer: nn.Module) -> bool:
     # The layers whose train() mode means "random": PyTorch's dropout family (Dropout,
-    # Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout) and this module's own layers.
-    return isinstance(layer, (nn.modules.dropout._DropoutNd, Dropout, StandardDropout,
-                              DropConnectLinear))
+    # Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout), the course's own layers, and a
+    # student's own layer named like one (MyDropout, DropConnect, ...). A name only counts for
+    # a module without submodules: switching a container named "DropoutNet" to train() would
+    # switch on its BatchNorm too.
+    if isinstance(layer, (nn.modules.dropout._DropoutNd, Dropout, StandardDropout,
+                          DropConnectLinear, DropPath)):
+        return True
+    return "drop" in type(layer).__name__.lower() and next(layer.children(), None) is None
 
 
 @dataclass
@@ -61,7 +69,8 @@ def mc_predict(
     layers **on** and everything else in eval mode, then the mean and the spread.
 
     Only the dropout-like modules (``nn.Dropout`` and its relatives, the course's ``Dropout``,
-    ``StandardDropout`` and ``DropConnectLinear``) are switched to train mode; BatchNorm keeps
+    ``StandardDropout``, ``DropConnectLinear`` and ``DropPath``, and your own layer when its
+    class name contains "Drop", such as ``MyDropout``) are switched to train mode; BatchNorm keeps
     using its running statistics and is not updated. Every module's train/eval flag is put
     back afterwards, even if a pass fails. Dropout called as a function inside ``forward``
     (``F.dropout(x, p, training=self.training)``) follows its module's flag, which stays in
@@ -69,7 +78,9 @@ def mc_predict(
     the model's device.
 
     Args:
-        T: number of stochastic passes; each one draws fresh masks.
+        X: a batch of inputs, ``(N, ...)``; one example is ``X[:1]`` (or ``x.unsqueeze(0)``).
+        T: number of stochastic passes; each one draws fresh masks. ``T=1`` warns: one pass
+            has no spread, so its variance and mutual information are 0 by construction.
         task: ``"classify"`` (the model returns logits; probabilities are averaged) or
             ``"regress"`` (the model's outputs are averaged as they are).
         batch_size: inputs per forward pass, to bound memory. Each input's predictive
@@ -90,14 +101,24 @@ def mc_predict(
     choice("task", task, ("classify", "regress"))
     positive_int("batch_size", batch_size)
     boolean("keep_samples", keep_samples)
+    if X.dim() < 2:
+        raise ValueError(f"X must be a batch of inputs, (N, features...), got shape "
+                         f"{tuple(X.shape)}: for one example pass X.unsqueeze(0), shape "
+                         f"{(1, *X.shape)}")
     if len(X) == 0:
         raise ValueError("X is empty: nothing to predict")
     stochastic = [m for m in model.modules() if _is_stochastic(m)]
     if not stochastic:
         raise ValueError(
-            "the model has no dropout layers, so all T passes would be identical; "
-            "MC dropout needs nn.Dropout (or DropConnectLinear) layers in the model"
+            "the model has no dropout layers, so all T passes would be identical; MC dropout "
+            "needs nn.Dropout (or DropConnectLinear) modules in the model. Your own dropout "
+            "layer counts when its class name contains 'Drop' (e.g. MyDropout); F.dropout "
+            "called inside forward does not"
         )
+    if T == 1:
+        warnings.warn("mc_predict with T=1 is a single pass: its variance and "
+                      "mutual_information are 0 by construction, not a measured certainty; "
+                      "use T >= 2 (50 is typical) to measure the spread", stacklevel=2)
 
     classify = task == "classify"
     device = model_device(model, default=X.device)
@@ -108,7 +129,16 @@ def mc_predict(
             m.train()
         for start in range(0, len(X), batch_size):
             xb = X[start : start + batch_size].to(device)
-            passes = torch.stack([model(xb) for _ in range(T)])  # (T, B, C)
+            try:
+                passes = torch.stack([model(xb) for _ in range(T)])  # (T, B, C)
+            except RuntimeError as err:  # a first batch refused: the inputs don't fit
+                if start or isinstance(err, torch.cuda.OutOfMemoryError):
+                    raise
+                raise cannot_take(X, err) from err
+            if passes.dim() != 3:
+                raise ValueError(f"the model returned shape {tuple(passes.shape[1:])} for a "
+                                 f"batch of {len(xb)}; mc_predict needs outputs of shape "
+                                 f"(batch, outputs)")
             if classify:
                 passes = passes.softmax(dim=-1)
             mean = passes.mean(dim=0)

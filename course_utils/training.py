@@ -10,14 +10,15 @@ import json
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device, restored_modes
-from ._validate import boolean, choice, integer, module, number, positive_int, tensor
+from ._validate import boolean, choice, module, number, positive_int, tensor
+from ._validate import seed as check_seed
 from .config import env_flag, resolve_device
 from .data import Dataset
 
@@ -71,11 +72,34 @@ class History:
 
     @classmethod
     def from_json(cls, text: str) -> History:
-        values = json.loads(text)
-        names = {"train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
-        if not isinstance(values, dict) or set(values) != names:
-            raise ValueError(f"not a History: expected a JSON object with keys {sorted(names)}")
-        return cls(**{k: [float(x) for x in v] for k, v in values.items()})
+        """The History that :meth:`to_json` wrote. Anything else (other keys, values that
+        are not lists of numbers, lists of different lengths) is refused here with a
+        message, not later in ``.gap`` or a plot."""
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"History.from_json needs the JSON text (a str), got "
+                            f"{type(text).__name__}")
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"not a History: the text is not valid JSON ({err})") from None
+        names = [f.name for f in fields(cls)]
+        if not isinstance(values, dict) or set(values) != set(names):
+            got = sorted(values) if isinstance(values, dict) else type(values).__name__
+            raise ValueError(f"not a History: expected a JSON object with keys {names}, "
+                             f"got {got}")
+        for name in names:
+            column = values[name]
+            if not isinstance(column, list) or not all(
+                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in column):
+                raise ValueError(f"not a History: {name} must be a list of numbers, got "
+                                 f"{json.dumps(column)[:60]}")
+        return cls(**{name: [float(x) for x in values[name]] for name in names})
+
+    def __post_init__(self) -> None:
+        lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"a History needs one entry per epoch in every list, got lengths "
+                             f"{lengths}")
 
     def __repr__(self) -> str:
         if not self.epochs:
@@ -130,16 +154,28 @@ def evaluate(model: nn.Module, X: Tensor, y: Tensor, *, batch_size: int = _EVAL_
     """Mean cross-entropy loss and accuracy of ``model`` on ``(X, y)``, in eval mode.
 
     The model is put in ``eval()`` mode (dropout off) and given back in the mode it was in.
+    ``y`` holds class labels (``torch.long``); inputs the model cannot take, labels beyond its
+    outputs and NaN inputs are refused up front with a message, not a matmul error.
 
     >>> model = nn.Linear(2, 2)
     >>> loss, acc = evaluate(model, torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]))
     >>> 0.0 <= acc <= 1.0
     True
+    >>> evaluate(model, torch.zeros(4, 3), torch.tensor([0, 1, 0, 1]))
+    Traceback (most recent call last):
+        ...
+    ValueError: the model cannot take these inputs, shape (3,) per example: mat1 and mat2 shapes cannot be multiplied (2x3 and 2x2)
     """
     module("model", model)
     positive_int("batch_size", batch_size)
-    if len(tensor("y", y)) == 0:
-        raise ValueError("cannot evaluate on an empty set")
+    check_examples(model, X, y, "X", "y")
+    return loss_and_accuracy(model, X, y, batch_size)
+
+
+@torch.no_grad()
+def loss_and_accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = _EVAL_BATCH):
+    """:func:`evaluate` without its checks, for loops that call it many times on inputs
+    already checked once."""
     with eval_mode(model):
         loss_sum, correct = _sums(model, X, y, batch_size)
     n = len(y)
@@ -205,13 +241,15 @@ def fit(
     >>> history.epochs, len(history.val_acc)
     (3, 3)
     """
-    _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay, seed,
+    _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay,
                          train_metrics)
+    seed = None if seed is None else check_seed("seed", seed)
     device = resolve_device(device) if device is not None else model_device(model)
     model.to(device)
     X_train, y_train = data.X_train.to(device), data.y_train.to(device)
     X_val, y_val = data.X_val.to(device), data.y_val.to(device)
-    _check_output_size(model, X_train, data.num_classes)
+    check_examples(model, X_train, y_train, "data.X_train", "data.y_train",
+                   num_classes=data.num_classes)
     opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
     order = _order_generator(seed)
 
@@ -226,7 +264,7 @@ def fit(
                 if running is not None:
                     train_loss, train_acc = running
                 else:
-                    train_loss, train_acc = evaluate(model, X_train, y_train)
+                    train_loss, train_acc = loss_and_accuracy(model, X_train, y_train)
                 # Chance-level cross-entropy is log(classes); a loss thousands of times larger
                 # (or inf/NaN) is a run that has blown up, not one that is still learning.
                 if not math.isfinite(train_loss) or train_loss > 1000 * max(
@@ -235,7 +273,7 @@ def fit(
                         f"training loss became {train_loss} in epoch {epoch}; "
                         f"the learning rate lr={lr} is probably too high"
                     )
-                val_loss, val_acc = evaluate(model, X_val, y_val)
+                val_loss, val_acc = loss_and_accuracy(model, X_val, y_val)
                 history.append(train_loss, train_acc, val_loss, val_acc,
                                time.perf_counter() - start)
                 if bar is not None:
@@ -275,7 +313,7 @@ def _order_generator(seed: int | None) -> torch.Generator:
     return torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
 
 
-def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay, seed,
+def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_decay,
                          train_metrics) -> None:
     module("model", model)
     if not isinstance(data, Dataset):
@@ -288,13 +326,7 @@ def _check_fit_arguments(model, data, epochs, lr, batch_size, momentum, weight_d
     number("momentum", momentum, low=0.0, high=1.0)
     number("weight_decay", weight_decay, low=0.0)
     choice("train_metrics", train_metrics, TRAIN_METRICS)
-    if seed is not None:
-        integer("seed", seed)
-    for split in ("train", "val"):
-        X = getattr(data, f"X_{split}")
-        if X.is_floating_point() and not torch.isfinite(X).all():
-            raise ValueError(f"data.X_{split} contains NaN or inf values: clean the data first "
-                             "(training on them gives a NaN loss, whatever the learning rate)")
+    finite("data.X_val", data.X_val)  # X_train is checked with the model, in fit
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -308,28 +340,64 @@ def _check_logits(logits: Tensor, y: Tensor) -> None:
         )
 
 
+def cannot_take(X: Tensor, err: RuntimeError) -> ValueError:
+    """The error for inputs a model's first layer refuses (PyTorch's own says "mat1 and mat2
+    shapes cannot be multiplied" and names no input)."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return ValueError(f"the model cannot take these inputs, shape {tuple(X.shape[1:])} per "
+                      f"example: {first}")
+
+
+def finite(name: str, X: Tensor) -> None:
+    if X.is_floating_point() and not torch.isfinite(X).all():
+        raise ValueError(f"{name} contains NaN or inf values: clean the data first (a model "
+                         "given them computes a NaN loss, whatever the learning rate)")
+
+
 @torch.no_grad()
-def _check_output_size(model: nn.Module, X: Tensor, num_classes: int) -> None:
-    # One eval-mode forward on two examples catches a wrong last layer before any training,
-    # with a message instead of a cross_entropy index error deep inside the loop. Eval mode
-    # draws no dropout masks, so this check does not shift the random stream.
+def check_examples(model: nn.Module, X: object, y: object, x_name: str, y_name: str, *,
+                   num_classes: int | None = None) -> None:
+    """Refuse, with a message, examples the model cannot be trained or evaluated on: a length
+    or dtype mismatch, NaN inputs, labels that are not class indices, inputs the model cannot
+    take, and outputs that do not match the classes (``num_classes``, or the labels)."""
+    tensor(x_name, X)
+    tensor(y_name, y)
+    if len(X) != len(y):
+        raise ValueError(f"{x_name} and {y_name} differ in length: {len(X)} inputs but "
+                         f"{len(y)} labels")
+    if len(y) == 0:
+        raise ValueError(f"{y_name} is empty: there is nothing to train or evaluate on")
+    if y.dim() != 1 or y.dtype != torch.long:
+        raise TypeError(f"{y_name} must hold one class index per example, a 1-D torch.long "
+                        f"tensor; got shape {tuple(y.shape)} and dtype {y.dtype} (convert "
+                        f"with .long(), or .argmax(1) for one-hot labels)")
+    finite(x_name, X)
     param = next(model.parameters(), None)
     if param is not None and X.is_floating_point() and X.dtype != param.dtype:
-        raise TypeError(f"the inputs are {X.dtype} but the model's parameters are {param.dtype}: "
+        raise TypeError(f"{x_name} is {X.dtype} but the model's parameters are {param.dtype}: "
                         f"convert one of them, e.g. model.to({X.dtype}) or X.to({param.dtype})")
+    # One eval-mode forward on two examples catches a wrong first or last layer before any
+    # work, with a message instead of a matmul or cross_entropy error deep inside the loop.
+    # Eval mode draws no dropout masks, so this check does not shift the random stream.
+    device = model_device(model)
     try:
         with eval_mode(model):
-            out = model(X[:2])
+            out = model(X[:2].to(device))
     except RuntimeError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"the model cannot take the dataset's inputs, shape "
-                         f"{tuple(X.shape[1:])} per example: {first}") from err
-    if out.dim() != 2 or out.shape[1] != num_classes:
+        raise cannot_take(X, err) from err
+    if out.dim() != 2:
+        raise ValueError(f"the model outputs shape {tuple(out.shape)} for {len(out)} examples; "
+                         f"expected logits of shape (batch, classes)")
+    classes = out.shape[1]
+    if num_classes is not None and classes != num_classes:
         raise ValueError(
-            f"the model outputs shape {tuple(out.shape)} for 2 examples, but the dataset has "
-            f"{num_classes} classes: the last layer needs {num_classes} outputs "
-            f"(expected shape (2, {num_classes}))"
-        )
+            f"the model outputs shape {tuple(out.shape)} for {len(out)} examples, but the "
+            f"dataset has {num_classes} classes: the last layer needs {num_classes} outputs "
+            f"(expected shape ({len(out)}, {num_classes}))")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= classes:
+        raise ValueError(f"{y_name} holds labels from {low} to {high}, but the model has "
+                         f"{classes} outputs: labels must be in 0..{classes - 1}")
 
 
 def _make_optimizer(name, params, lr, momentum, weight_decay) -> torch.optim.Optimizer:

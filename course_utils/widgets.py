@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._validate import boolean, check_p, integer, tensor
+from ._validate import boolean, check_p, tensor
+from ._validate import seed as check_seed
 from .dropout import bernoulli_mask
 
 
@@ -41,7 +42,7 @@ def mask_images(images: Tensor, p: float, *, seed: int = 0, rescale: bool = Fals
     if images.numel() == 0:
         raise ValueError("images is empty: pass at least one image")
     p = check_p(p)
-    integer("seed", seed)
+    seed = check_seed("seed", seed)
     boolean("rescale", rescale)
     generator = torch.Generator(device=images.device).manual_seed(seed)
     mask = bernoulli_mask(images, p, generator=generator)

@@ -234,9 +234,28 @@ def test_checker_verdict_is_deterministic(capsys):
     assert run_checker(p_as_keep_probability, capsys) == first
 
 
-def test_checker_rejects_a_non_function():
-    with pytest.raises(TypeError, match="your function"):
-        check_dropout_layer("dropout_layer")
+def _swapped(p, X):
+    return dropout_layer(X, p)
+
+
+def _needs_training(X, p, *, training):
+    return dropout_layer(X, p) if training else X
+
+
+@pytest.mark.parametrize("given, words", [
+    ("dropout_layer", "got str"),
+    (Dropout, "got the class Dropout: pass the function itself"),
+    (Dropout(0.5), "got a Dropout module instance: pass the function"),
+    (_swapped, "takes the rate p first: put the arguments in the order"),
+    (lambda X: X, "cannot be called that way (too many positional arguments)"),
+    (_needs_training, "give 'training' a default, e.g. training=True"),
+], ids=["string", "class", "instance", "swapped", "one-argument", "required-training"])
+def test_the_wrong_kind_of_function_gets_one_clear_type_error(given, words, capsys):
+    with pytest.raises(TypeError, match="check_dropout_layer") as info:
+        check_dropout_layer(given)
+    assert words in str(info.value)
+    assert "dropout_layer(X, p)" in str(info.value)  # what the checker calls it with
+    assert capsys.readouterr().out == ""  # no checklist of identical ✗ lines
 
 
 def test_each_mistake_is_reported_where_it_happens(capsys):

@@ -87,6 +87,35 @@ def test_a_chapter_without_a_badge_gets_one_under_its_title(tmp_path):
                      + "\n\nSome words.")
 
 
+def test_one_corrupt_notebook_stops_badges_before_anything_is_written(tmp_path, course_cli):
+    root = copy_course(tmp_path, "someone/fork", "main")
+    last = root / "notebooks" / CHAPTERS[-1].name
+    text = last.read_text()
+    last.write_text("<<<<<<< HEAD\n" + text + "=======\n" + text + ">>>>>>> theirs\n")
+    before = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
+    before["README.md"] = (root / "README.md").read_bytes()
+    result = course_cli("badges", str(root))
+    assert result.returncode == 1
+    assert f"{CHAPTERS[-1].name} is not a readable notebook: its text is not JSON. A merge " \
+           "conflict leaves <<<<<<< lines in it" in result.stderr
+    after = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
+    after["README.md"] = (root / "README.md").read_bytes()
+    assert after == before, "an earlier chapter or the README was rewritten"
+
+
+@pytest.mark.parametrize("command", ["student", "course"])
+def test_every_command_names_the_notebook_it_cannot_read(tmp_path, command, course_cli):
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    shutil.copy(CHAPTERS[0], src / CHAPTERS[0].name)
+    (src / "02_broken.ipynb").write_text('{"cells": [')
+    args = [command, str(src), "--out", str(tmp_path / "out")]
+    result = course_cli(*args)
+    assert result.returncode == 1
+    assert "02_broken.ipynb is not a readable notebook" in result.stderr
+    assert not (tmp_path / "out" / CHAPTERS[0].name).exists()
+
+
 @pytest.mark.parametrize("table, problem", [
     ('[tool.course]\nrepository = "no-slash"\n', "must look like 'owner/name'"),
     ('[tool.course]\nrepository = "a/b"\nbranch = ""\n', "branch must be a branch name"),

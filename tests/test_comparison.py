@@ -89,13 +89,17 @@ def test_dropout_wins_in_every_seed_by_more_than_the_spread(arms, metric):
 
 
 def test_without_dropout_units_lean_on_each_other(arms, data):
-    # The chapter's co-adaptation measurement, on every seed: the most important single units
-    # matter far more without dropout, and a random half of the units breaks that network.
+    # The chapter's co-adaptation measurement, on every seed: the most important units matter
+    # more than twice as much without dropout, and a random half of the units breaks that
+    # network. "The most important" is the mean of the 10 largest loss rises, as the chapter
+    # says: the single largest is an extreme value that swings with the thread count (seed 1:
+    # 2.8x with 2 threads, 1.99x with 1; the top-10 mean 2.8x and 2.5x).
     for without, with_ in zip(arms["without"], arms["with"], strict=True):
         worst = {}
         lost = {}
         for arm, run in [("without", without), ("with", with_)]:
-            worst[arm] = unit_removal_damage(run.model, data.X_val, data.y_val).max().item()
+            damage = unit_removal_damage(run.model, data.X_val, data.y_val)
+            worst[arm] = damage.sort(descending=True).values[:10].mean().item()
             full = evaluate(run.model, data.X_val, data.y_val)[1]
             lost[arm] = full - half_removed_accuracy(run.model, data.X_val, data.y_val)
         assert worst["with"] < 0.5 * worst["without"], worst

@@ -266,7 +266,9 @@ def test_an_unwritten_stub_gets_one_message(capsys):
     (DropPath(0.2), "got a DropPath module instance"),
     ("drop_path", "got str"),
     (lambda X, p: X, "cannot be called that way"),
-    (lambda p, X, *, training: X, "cannot be called that way"),
+    (lambda p, X, *, training: X, "takes the rate p first"),
+    (lambda X, p, mode, training, extra: X, "cannot be called that way (missing a required "
+                                            "argument: 'extra'): give 'extra' a default"),
 ])
 def test_the_wrong_kind_of_argument_gets_one_clear_type_error(given, words, capsys):
     with pytest.raises(TypeError, match="check_drop_path needs your function") as info:

@@ -360,10 +360,31 @@ def test_checker_catches_bad_implementations(bad, failing, capsys):
         failing(c.Target(bad, per_example=False))
 
 
+class NoSuperInit(nn.Module):
+    def __init__(self, in_features, out_features, p):
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features))  # before super()
+
+
 def test_a_class_that_cannot_be_built_gets_one_check(capsys):
-    with pytest.raises(AssertionError, match="1 of 1 checks failed: can be built as WrongSignature"):
-        check_dropconnect(WrongSignature)
+    with pytest.raises(AssertionError, match="1 of 1 checks failed: can be built as NoSuperInit"):
+        check_dropconnect(NoSuperInit)
     assert "check __init__'s arguments" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("given, words", [
+    (DropConnectLinear(5, 3, 0.5), "got a DropConnectLinear module instance: pass the class "
+                                   "DropConnectLinear itself"),
+    ("DropConnectLinear", "got str"),
+    (WrongSignature, "takes the rate p first: put the arguments in the order"),
+    (lambda in_features, out_features: nn.Linear(in_features, out_features),
+     "cannot be called that way (too many positional arguments)"),
+], ids=["instance", "string", "swapped", "no-p"])
+def test_the_wrong_kind_of_layer_gets_one_clear_type_error(given, words, capsys):
+    with pytest.raises(TypeError, match="check_dropconnect") as info:
+        check_dropconnect(given)
+    assert words in str(info.value)
+    assert "(in_features, out_features, p)" in str(info.value)
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("per_example", [False, True])

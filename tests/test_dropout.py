@@ -8,10 +8,12 @@ import torch
 from torch import nn
 
 from course_utils import (
+    DropConnectLinear,
     Dropout,
     StandardDropout,
     bernoulli_mask,
     check_p,
+    drop_path,
     dropout_layer,
     mlp,
     standard_dropout,
@@ -111,6 +113,23 @@ def test_dropout_layer_keeps_dtype_and_device(dtype):
     X = torch.ones(16, 16, dtype=dtype)
     assert dropout_layer(X, 0.5).dtype == dtype
     assert dropout_layer(torch.empty(4, 4, dtype=dtype, device="meta"), 0.5).device.type == "meta"
+
+
+@pytest.mark.parametrize("apply", [
+    lambda X, p: dropout_layer(X, p),
+    lambda X, p: Dropout(p)(X),
+    lambda X, p: drop_path(X, p),
+    lambda X, p: DropConnectLinear(4, 3, p).to(X.dtype)(X),
+], ids=["dropout_layer", "Dropout", "drop_path", "DropConnectLinear"])
+def test_float16_refuses_a_p_whose_scale_it_cannot_hold(apply):
+    X = torch.ones(8, 4, dtype=torch.float16)
+    assert torch.isfinite(apply(X, 0.99998)).all()  # 1/(1-p) = 5e4 < 65504: fine
+    assert torch.isfinite(apply(X, 1.0)).all()  # p=1 needs no scale
+    with pytest.raises(ValueError, match=r"p=0.99999 scales kept units by 1/\(1-p\) = 1e\+05, "
+                                         r"more than torch.float16 can hold.*use p <= 0.99998 "
+                                         r"or p=1 in torch.float16, or compute in float32"):
+        apply(X, 0.99999)
+    assert torch.isfinite(apply(X.float(), 0.99999)).all()  # float32 holds the scale
 
 
 def test_dropout_layer_never_modifies_input_and_draws_fresh_masks():

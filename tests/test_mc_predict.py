@@ -55,7 +55,8 @@ def test_modes_are_restored(start):
 
 def test_modes_are_restored_when_a_pass_fails():
     model = net_with_batchnorm().eval()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError, match=r"the model cannot take these inputs, shape \(5,\) "
+                                         r"per example: mat1 and mat2"):
         mc_predict(model, torch.randn(8, 5), T=3)  # wrong width: the first Linear raises
     assert not any(m.training for m in model.modules())
 
@@ -128,3 +129,60 @@ def test_bad_arguments():
         mc_predict(model, [[0.0] * 6], T=2)
     with pytest.raises(ValueError, match="empty"):
         mc_predict(model, X[:0], T=2)
+
+
+def test_one_example_needs_its_batch_dimension():
+    model = net_with_batchnorm()
+    with pytest.raises(ValueError, match=r"X must be a batch of inputs, \(N, features...\), got "
+                                         r"shape \(6,\): for one example pass X.unsqueeze\(0\), "
+                                         r"shape \(1, 6\)"):
+        mc_predict(model, torch.randn(6), T=3)
+    assert mc_predict(model, torch.randn(6).unsqueeze(0), T=3).mean.shape == (1, 4)
+
+
+def test_one_pass_warns_that_its_spread_is_zero_by_construction():
+    with pytest.warns(UserWarning, match=r"T=1 is a single pass: its variance and "
+                                         r"mutual_information are 0 by construction"):
+        pred = mc_predict(net_with_batchnorm(), torch.randn(4, 6), T=1)
+    assert torch.equal(pred.variance, torch.zeros_like(pred.variance))
+
+
+class MyDropout(nn.Module):  # a student's own layer, written as chapter 03 teaches
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, X):
+        if not self.training:
+            return X
+        return X * (torch.rand_like(X) >= self.p) / (1 - self.p)
+
+
+class DropoutNet(nn.Module):  # a container whose name says "Dropout": not a dropout layer
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                                  MyDropout(0.5), nn.Linear(16, 3))
+
+    def forward(self, X):
+        return self.body(X)
+
+
+def test_a_students_own_dropout_layer_is_switched_on_but_a_container_is_not():
+    model = DropoutNet()
+    with torch.no_grad():
+        model.train()(torch.randn(64, 6))
+    model.eval()
+    running_mean = model.body[1].running_mean.clone()
+    pred = mc_predict(model, torch.randn(5, 6), T=20)
+    assert (pred.variance.sum(-1) > 0).all()  # MyDropout drew masks
+    assert torch.equal(model.body[1].running_mean, running_mean)  # BatchNorm stayed in eval
+    assert not any(m.training for m in model.modules())
+    only_mine = nn.Sequential(nn.Linear(6, 8), MyDropout(0.5), nn.Linear(8, 2))
+    assert (mc_predict(only_mine, torch.randn(3, 6), T=10).variance.sum(-1) > 0).all()
+
+
+def test_a_model_without_dropout_is_told_what_counts():
+    with pytest.raises(ValueError, match=r"Your own dropout layer counts when its class name "
+                                         r"contains 'Drop'"):
+        mc_predict(nn.Sequential(nn.Linear(6, 2)), torch.randn(3, 6), T=2)

@@ -100,6 +100,21 @@ def test_the_license_is_an_spdx_string_and_the_backend_can_read_it():
     assert any(re.fullmatch(r"setuptools>=(7[7-9]|[89]\d|\d{3,})(\.\d+)*", r) for r in requires), requires
 
 
+def test_the_editable_install_prints_no_warning_about_the_project(tmp_path):
+    # pip shows the build backend's warnings (a license table it deprecates, the import finder
+    # of a flat layout); the install should print none. A bare venv keeps it to seconds.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    run = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
+                          "install", "--no-deps", "-e", str(ROOT)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    output = run.stdout + run.stderr
+    warned = [line for line in output.splitlines()
+              if re.search(r"warning|deprecat|!!", line, re.IGNORECASE)]
+    assert not warned, output[-3000:]
+
+
 def test_course_repository_is_configured_once():
     course = PYPROJECT["tool"]["course"]
     assert re.fullmatch(r"[\w.-]+/[\w.-]+", course["repository"])

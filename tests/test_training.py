@@ -1,3 +1,5 @@
+import json
+
 import pytest
 import torch
 from torch import nn
@@ -239,9 +241,35 @@ def test_history_json_round_trip(moons, tmp_path):
     assert History.from_json(path.read_text()) == history
 
 
-def test_history_from_bad_json():
-    with pytest.raises(ValueError, match="not a History"):
-        History.from_json('{"train_loss": [1.0]}')
+def _history_json(**changes):
+    values = dict(train_loss=[1.0, 0.5], train_acc=[0.6, 0.8], val_loss=[1.1, 0.9],
+                  val_acc=[0.5, 0.7], seconds=[0.1, 0.1])
+    values.update(changes)
+    return json.dumps(values)
+
+
+@pytest.mark.parametrize(("text", "error", "message"), [
+    ('{"train_loss": [1.0]}', ValueError, r"not a History: expected a JSON object with keys "
+                                          r"\['train_loss', .*got \['train_loss'\]"),
+    ("[1, 2]", ValueError, r"expected a JSON object .* got list"),
+    ("{not json", ValueError, r"not a History: the text is not valid JSON"),
+    (_history_json(val_acc=["0.5", "0.7"]), ValueError,
+     r'val_acc must be a list of numbers, got \["0.5", "0.7"\]'),
+    (_history_json(train_acc=0.8), ValueError, r"train_acc must be a list of numbers, got 0.8"),
+    (_history_json(seconds=[True, False]), ValueError, r"seconds must be a list of numbers"),
+    (_history_json(val_loss=[1.1]), ValueError,
+     r"one entry per epoch in every list, got lengths \{'train_loss': 2, .*'val_loss': 1"),
+    ({"train_loss": [1.0]}, TypeError, r"History.from_json needs the JSON text \(a str\), "
+                                       r"got dict"),
+], ids=["keys", "list", "not-json", "strings", "scalar", "bools", "ragged", "dict"])
+def test_history_from_bad_json(text, error, message):
+    with pytest.raises(error, match=message):
+        History.from_json(text)
+
+
+def test_a_ragged_history_is_refused_when_it_is_made():
+    with pytest.raises(ValueError, match="one entry per epoch in every list"):
+        History([1.0, 0.5], [0.9], [1.2], [0.7], [0.5])
 
 
 def test_history_gap_and_repr():

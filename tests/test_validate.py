@@ -83,12 +83,46 @@ def test_a_non_module_gets_a_type_error_everywhere(call):
         call()
 
 
-def test_seed_and_number_checks_share_their_wording():
-    for call in (lambda: cu.set_seed("1"), lambda: cu.load_dataset("moons", seed="1"),
-                 lambda: cu.fit(NET, moons(), epochs=1, lr=0.1, seed="1", progress=False),
-                 lambda: cu.mask_images(torch.rand(1, 4, 4), 0.5, seed="1")):
-        with pytest.raises(TypeError, match=r"^seed must be an int, got str '1'$"):
-            call()
+# Every public place that takes a seed, called with the seed under test.
+SEEDS = {
+    "set_seed": lambda v: cu.set_seed(v),
+    "load_dataset": lambda v: cu.load_dataset("moons", train_size=16, val_size=8, seed=v),
+    "fit": lambda v: cu.fit(NET, moons(), epochs=1, lr=0.1, seed=v, progress=False),
+    "mask_images": lambda v: cu.mask_images(torch.rand(1, 4, 4), 0.5, seed=v),
+    "half_removed_accuracy": lambda v: half_removed_accuracy(NET, X2, y2, trials=1, seed=v),
+}
+
+
+@pytest.mark.parametrize("where", SEEDS)
+@pytest.mark.parametrize(("bad", "error", "message"), [
+    ("1", TypeError, r"^seed must be an int in \[0, 2\*\*32\), got str '1'$"),
+    (1.0, TypeError, r"^seed must be an int in \[0, 2\*\*32\), got float 1.0$"),
+    (True, TypeError, r"^seed must be an int in \[0, 2\*\*32\), got bool True$"),
+    (-1, ValueError, r"^seed must be an int in \[0, 2\*\*32\), got -1$"),
+    (2**32, ValueError, r"^seed must be an int in \[0, 2\*\*32\), got 4294967296$"),
+])
+def test_every_seed_has_one_range_and_one_wording(where, bad, error, message):
+    with pytest.raises(error, match=message):
+        SEEDS[where](bad)
+
+
+@pytest.mark.parametrize("where", SEEDS)
+def test_a_numpy_integer_is_a_seed_like_the_int_it_holds(where):
+    import numpy as np
+
+    SEEDS[where](np.int64(3))  # a seed from np.arange or np.random.randint: no error
+    SEEDS[where](2**32 - 1)
+
+
+def test_a_numpy_seed_gives_what_the_int_gives():
+    import numpy as np
+
+    a = cu.load_dataset("moons", train_size=16, val_size=8, seed=np.int64(3))
+    b = cu.load_dataset("moons", train_size=16, val_size=8, seed=3)
+    assert torch.equal(a.X_train, b.X_train)
+
+
+def test_number_checks_share_their_wording():
     with pytest.raises(ValueError, match=r"^lr must be a finite number, got nan$"):
         cu.fit(NET, moons(), epochs=1, lr=float("nan"), progress=False)
     with pytest.raises(TypeError, match=r"^noise must be a number, got str"):
@@ -134,11 +168,41 @@ def test_fit_stops_a_run_that_blows_up_and_blames_data_not_lr_for_nan():
 
 def test_fit_explains_inputs_the_model_cannot_take():
     images_net = cu.mlp(784, [16], 2)
-    with pytest.raises(ValueError, match=r"the model cannot take the dataset's inputs, shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"the model cannot take these inputs, shape \(2,\)"):
         cu.fit(images_net, moons(), epochs=1, lr=0.1, progress=False)
-    with pytest.raises(TypeError, match=r"the inputs are torch.float32 but the model's parameters "
-                                        r"are torch.float64"):
+    with pytest.raises(TypeError, match=r"data.X_train is torch.float32 but the model's "
+                                        r"parameters are torch.float64"):
         cu.fit(cu.mlp(2, [4], 2).double(), moons(), epochs=1, lr=0.1, progress=False)
+    data = moons()
+    data.X_train[3, 1] = float("inf")
+    with pytest.raises(ValueError, match=r"data.X_train contains NaN or inf values"):
+        cu.fit(NET, data, epochs=1, lr=0.1, progress=False)
+
+
+_X4, _Y4 = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(("X", "y", "error", "message"), [
+    (torch.zeros(4, 3), _Y4, ValueError,
+     r"the model cannot take these inputs, shape \(3,\) per example: mat1 and mat2"),
+    (_X4.double(), _Y4, TypeError,
+     r"X is torch.float64 but the model's parameters are torch.float32: convert one"),
+    (_X4, _Y4.float(), TypeError,
+     r"y must hold one class index per example, a 1-D torch.long tensor; got shape \(4,\) "
+     r"and dtype torch.float32 \(convert with .long\(\)"),
+    (_X4, torch.eye(2)[_Y4], TypeError, r"got shape \(4, 2\).*or .argmax\(1\) for one-hot"),
+    (_X4, torch.tensor([0, 1, 2, 1]), ValueError,
+     r"y holds labels from 0 to 2, but the model has 2 outputs: labels must be in 0..1"),
+    (_X4, torch.tensor([0, -1, 0, 1]), ValueError, r"y holds labels from -1 to 1"),
+    (torch.full((4, 2), float("nan")), _Y4, ValueError, r"X contains NaN or inf values"),
+    (_X4, _Y4[:3], ValueError, r"X and y differ in length: 4 inputs but 3 labels"),
+    (_X4[:0], _Y4[:0], ValueError, r"y is empty"),
+    (_X4.numpy(), _Y4, TypeError, r"X must be a torch.Tensor, got ndarray"),
+], ids=["input-size", "float64", "float-labels", "one-hot", "label-too-big", "negative-label",
+        "nan", "lengths", "empty", "numpy"])
+def test_evaluate_checks_its_inputs_like_fit(X, y, error, message):
+    with pytest.raises(error, match=message):
+        cu.evaluate(nn.Linear(2, 2), X, y)
 
 
 def test_mlp_refuses_an_int_for_hidden_and_a_layer_for_dropout_module():

@@ -121,29 +121,71 @@ def not_written(subject: str) -> NotImplementedError:
     )
 
 
-def require_callable(checker: str, fn: object, expected: str, args: tuple, kwargs: dict) -> str:
-    """The name of the student's function ``fn``, after making sure it can be called as
+# Names a student gives the drop rate: one of them in front of the input means swapped arguments.
+RATE_NAMES = {"p", "prob", "rate", "drop_prob", "drop_rate", "dropout", "dropout_p", "keep_prob"}
+
+
+def require_callable(checker: str, fn: object, expected: str, args: tuple, kwargs: dict, *,
+                     kind: str = "function") -> str:
+    """The name of the student's ``fn``, after making sure it can be called as
     ``fn(*args, **kwargs)``; otherwise one TypeError that says what was passed and what the
-    checker expected, instead of the same ✗ on every line of the checklist."""
-    wanted = f"{checker} needs your function {expected}"
-    if isinstance(fn, type):
-        raise TypeError(f"{wanted}, got the class {fn.__name__}: pass the function itself")
+    checker expected, instead of the same ✗ on every line of the checklist.
+
+    ``kind="function"`` refuses a class; ``kind="class"`` (a layer the checker builds) takes a
+    class or a function that builds one. Both refuse a module instance.
+
+    >>> require_callable("check_it", lambda p, X: X, "f(X, p)", (1.0, 0.5), {})
+    Traceback (most recent call last):
+        ...
+    TypeError: check_it needs your function f(X, p), but <lambda>(p, X) takes the rate p first: put the arguments in the order f(X, p)
+    """
+    what = "your function" if kind == "function" else "your layer class"
+    wanted = f"{checker} needs {what} {expected}"
     if isinstance(fn, nn.Module):
-        raise TypeError(f"{wanted}, got a {type(fn).__name__} module instance: pass the function")
+        other = "function" if kind == "function" else f"class {type(fn).__name__} itself"
+        raise TypeError(f"{wanted}, got a {type(fn).__name__} module instance: pass the {other}, "
+                        f"not an object built from it")
+    if isinstance(fn, type) and kind == "function":
+        raise TypeError(f"{wanted}, got the class {fn.__name__}: pass the function itself")
     if not callable(fn):
         raise TypeError(f"{wanted}, got {type(fn).__name__}")
+    name = getattr(fn, "__name__", "your function" if kind == "function" else "your layer")
     try:
         signature = inspect.signature(fn)
-    except ValueError:  # some built-ins have no signature; the checks will tell
-        signature = None
-    if signature is not None:
-        try:
-            signature.bind(*args, **kwargs)
-        except TypeError as err:
-            name = getattr(fn, "__name__", "your function")
-            raise TypeError(f"{wanted}, but {name}{signature} cannot be called that way ({err})"
-                            ) from None
-    return getattr(fn, "__name__", "your function")
+    except (ValueError, TypeError):  # some built-ins have no signature; the checks will tell
+        return name
+    _require_order(wanted, name, signature, expected, len(args))
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as err:
+        fix = ""
+        try:  # a parameter the call leaves empty (often `training`) wants a default
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            missing = [q.name for q in signature.parameters.values() if q.default is q.empty
+                       and q.name not in bound and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)]
+            if missing:
+                fix = f": give {missing[0]!r} a default" + (
+                    ", e.g. training=True" if missing[0] == "training" else "")
+        except TypeError:
+            pass
+        raise TypeError(f"{wanted}, but {name}{signature} cannot be called that way "
+                        f"({err}){fix}") from None
+    return name
+
+
+def _require_order(wanted: str, name: str, signature: inspect.Signature, expected: str,
+                   n_args: int) -> None:
+    # The checker passes the rate last of its positional arguments; a rate-named parameter
+    # before that slot is the swapped-arguments slip, which would otherwise surface as a
+    # confusing error deep inside the first check.
+    positional = [q.name for q in signature.parameters.values()
+                  if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)][:n_args]
+    if len(positional) == n_args and positional[-1] not in RATE_NAMES:
+        early = [q for q in positional[:-1] if q in RATE_NAMES]
+        if early:
+            where = "first" if positional[0] == early[0] else "too early"
+            raise TypeError(f"{wanted}, but {name}{signature} takes the rate {early[0]} {where}: "
+                            f"put the arguments in the order {expected}")
 
 
 def run_battery(title: str, checks: Sequence[tuple[str, Callable[[], None]]],

@@ -15,7 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .battery import Checklist, Fail, first_line, is_stub, not_written, run_battery
+from .battery import (
+    Checklist,
+    Fail,
+    first_line,
+    is_stub,
+    not_written,
+    require_callable,
+    run_battery,
+)
 from .stats import agreement, close, hint_for_ratio, pair_agreement, sigma_band
 from .trials import expect_value_error, other_device, positive, require_fresh, run_on_device
 
@@ -411,8 +419,8 @@ def check_dropconnect(cls: Callable[..., nn.Module], *, mode: str = "per-batch")
     <checklist: 12 of 12 checks passed>
     """
     __tracebackhide__ = True  # pytest: report the student's line, not the checker's
-    if not callable(cls):
-        raise TypeError(f"check_dropconnect needs your layer class, got {type(cls).__name__}")
+    require_callable("check_dropconnect", cls, "DropConnectLinear(in_features, out_features, p)",
+                     (5, 3, 0.5), {}, kind="class")
     if mode not in MODES:
         raise ValueError(f"mode must be 'per-batch' or 'per-example', got {mode!r}")
     target = Target(cls, per_example=mode == "per-example")

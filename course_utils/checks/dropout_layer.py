@@ -22,7 +22,7 @@ from functools import cached_property, partial
 import torch
 from torch import Tensor
 
-from .battery import Checklist, Fail, run_battery
+from .battery import Checklist, Fail, require_callable, run_battery
 from .stats import agreement, close, hint_for_ratio, normal_cdf, sigma_band
 from .trials import (
     expect_value_error,
@@ -295,9 +295,8 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     AssertionError: 5 of 14 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
     """
     __tracebackhide__ = True  # pytest: report the student's line, not the checker's
-    if not callable(fn):
-        raise TypeError(f"check_dropout_layer needs your function, got {type(fn).__name__}")
+    name = require_callable("check_dropout_layer", fn, "dropout_layer(X, p)",
+                            (torch.ones(2, 3), 0.5), {})
     subject = Subject(fn)
-    name = getattr(fn, "__name__", "your function")
     return run_battery(f"Checking {name}(X, p):",
                        [(label, partial(check, subject)) for label, check in CHECKS], name)
