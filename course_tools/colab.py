@@ -120,7 +120,7 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
     repo = read_course_repository(root)
     # Every file is read and re-pointed in memory first: one unreadable notebook (a merge
     # conflict) then stops the command before anything is written, as `student` does.
-    pending = []
+    notebooks = []  # (path, re-pointed notebook) of each chapter that changes
     for path in chapters(root / "notebooks"):
         nb = read_notebook(path)
         relative = path.relative_to(root).as_posix()
@@ -136,17 +136,18 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
         for cell in nb.cells[1:]:
             cell.source = _point_text(cell.source, repo, None)
         if [cell.source for cell in nb.cells] != before:
-            pending.append((path, lambda nb=nb, path=path: nbformat.write(nb, path)))
-    readme = root / "README.md"
+            notebooks.append((path, nb))
+    readme, readme_text = root / "README.md", None
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        new = _point_text(text, repo, None)
-        if new != text:
-            pending.append((readme, lambda new=new: readme.write_text(new, encoding="utf-8")))
-    changed = [path for path, _ in pending]
+        pointed = _point_text(text, repo, None)
+        readme_text = pointed if pointed != text else None
+    changed = [path for path, _ in notebooks] + ([readme] if readme_text is not None else [])
     if not check:
-        for _, write in pending:
-            write()
+        for path, nb in notebooks:
+            nbformat.write(nb, path)
+        if readme_text is not None:
+            readme.write_text(readme_text, encoding="utf-8")
     verb = "would change" if check else "rewrote"
     where = f"github.com/{repo.repository} (branch {repo.branch})"
     log(f"{verb} {len(changed)} file(s) to point at {where}"

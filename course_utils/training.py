@@ -175,7 +175,11 @@ def evaluate(model: nn.Module, X: Tensor, y: Tensor, *, batch_size: int = _EVAL_
 @torch.no_grad()
 def loss_and_accuracy(model: nn.Module, X: Tensor, y: Tensor, batch_size: int = _EVAL_BATCH):
     """:func:`evaluate` without its checks, for loops that call it many times on inputs
-    already checked once."""
+    already checked once.
+
+    >>> loss_and_accuracy(nn.Linear(2, 2), torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]))[1]
+    0.5
+    """
     with eval_mode(model):
         loss_sum, correct = _sums(model, X, y, batch_size)
     n = len(y)
@@ -359,7 +363,13 @@ def check_examples(model: nn.Module, X: object, y: object, x_name: str, y_name: 
                    num_classes: int | None = None) -> None:
     """Refuse, with a message, examples the model cannot be trained or evaluated on: a length
     or dtype mismatch, NaN inputs, labels that are not class indices, inputs the model cannot
-    take, and outputs that do not match the classes (``num_classes``, or the labels)."""
+    take, and outputs that do not match the classes (``num_classes``, or the labels).
+
+    >>> check_examples(nn.Linear(2, 3), torch.zeros(4, 2), torch.tensor([0, 1, 2, 3]), "X", "y")
+    Traceback (most recent call last):
+        ...
+    ValueError: y holds labels from 0 to 3, but the model has 3 outputs: labels must be in 0..2
+    """
     tensor(x_name, X)
     tensor(y_name, y)
     if len(X) != len(y):

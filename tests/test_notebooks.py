@@ -122,4 +122,27 @@ def test_nbval_waits_long_enough_for_a_cells_output():
     root.pytest_collection_modifyitems([cell, other])
     assert cell.output_timeout == root.NBVAL_OUTPUT_TIMEOUT >= 30
     assert not hasattr(other, "output_timeout")
-    root._notebook_cells.clear()
+
+
+def test_the_data_line_of_a_setup_cell_reaches_the_summary_on_its_report():
+    # With pytest-xdist a cell runs in a worker: its setup line must ride on the test report.
+    import importlib.util
+    from types import SimpleNamespace
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    root = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root)
+    line = "device: cpu | dataset: fashion-mnist (60,000 images) | fast mode: on"
+    cell = SimpleNamespace(path=ROOT / "notebooks" / "01_overfitting.ipynb",
+                           test_outputs=[{"text": f"{line}\n"}])
+    report = SimpleNamespace(when="call", user_properties=[],
+                             nodeid="notebooks/01_overfitting.ipynb::Cell 0")
+    hook = root.pytest_runtest_makereport(cell, None)
+    next(hook)
+    try:
+        hook.send(SimpleNamespace(get_result=lambda: report))
+    except StopIteration:
+        pass
+    assert report.user_properties == [(root.DATA_LINE, line)]
+    root.pytest_runtest_logreport(report)  # in the process that prints the summary
+    assert root._seen == {"01_overfitting.ipynb": line}

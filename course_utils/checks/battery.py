@@ -142,9 +142,9 @@ def require_callable(checker: str, fn: object, expected: str, args: tuple, kwarg
     what = "your function" if kind == "function" else "your layer class"
     wanted = f"{checker} needs {what} {expected}"
     if isinstance(fn, nn.Module):
-        other = "function" if kind == "function" else f"class {type(fn).__name__} itself"
-        raise TypeError(f"{wanted}, got a {type(fn).__name__} module instance: pass the {other}, "
-                        f"not an object built from it")
+        cls = type(fn).__name__
+        fix = "the function" if kind == "function" else f"the class {cls} itself, not {cls}(...)"
+        raise TypeError(f"{wanted}, got a {cls} module instance: pass {fix}")
     if isinstance(fn, type) and kind == "function":
         raise TypeError(f"{wanted}, got the class {fn.__name__}: pass the function itself")
     if not callable(fn):
@@ -158,19 +158,23 @@ def require_callable(checker: str, fn: object, expected: str, args: tuple, kwarg
     try:
         signature.bind(*args, **kwargs)
     except TypeError as err:
-        fix = ""
-        try:  # a parameter the call leaves empty (often `training`) wants a default
-            bound = signature.bind_partial(*args, **kwargs).arguments
-            missing = [q.name for q in signature.parameters.values() if q.default is q.empty
-                       and q.name not in bound and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)]
-            if missing:
-                fix = f": give {missing[0]!r} a default" + (
-                    ", e.g. training=True" if missing[0] == "training" else "")
-        except TypeError:
-            pass
         raise TypeError(f"{wanted}, but {name}{signature} cannot be called that way "
-                        f"({err}){fix}") from None
+                        f"({err}){_default_hint(signature, args, kwargs)}") from None
     return name
+
+
+def _default_hint(signature: inspect.Signature, args: tuple, kwargs: dict) -> str:
+    # A parameter the checker's call leaves empty (often `training`) wants a default.
+    try:
+        bound = signature.bind_partial(*args, **kwargs).arguments
+    except TypeError:  # too many arguments: no parameter to name
+        return ""
+    for q in signature.parameters.values():
+        if (q.default is q.empty and q.name not in bound
+                and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)):
+            example = ", e.g. training=True" if q.name == "training" else ""
+            return f": give {q.name!r} a default{example}"
+    return ""
 
 
 def _require_order(wanted: str, name: str, signature: inspect.Signature, expected: str,
