@@ -19,6 +19,7 @@ import math
 import numbers
 from collections.abc import Callable, Sequence
 
+import torch
 from torch import Tensor, nn
 
 
@@ -152,17 +153,39 @@ def tensor(name: str, value: object, *, floating: bool = False) -> Tensor:
     return value
 
 
-def layer_class(name: str, value: object, example: str = "nn.Dropout") -> Callable:
-    """``value`` if it builds a layer from a rate (a class such as ``nn.Dropout``); a layer
-    instance, the usual slip, gets a message saying to pass the class."""
+def layer_class(name: str, value: object, example: str = "nn.Dropout", *,
+                takes: str = "a rate") -> Callable:
+    """``value`` if it builds a layer (from a rate, or from ``takes``): a class such as
+    ``nn.Dropout``. A layer instance, the usual slip, gets a message naming the class to pass.
+
+    >>> layer_class("activation", nn.ReLU(), "nn.ReLU", takes="no argument")
+    Traceback (most recent call last):
+        ...
+    TypeError: activation must build a layer from no argument, such as nn.ReLU, got the layer ReLU(): pass the class nn.ReLU itself, not an instance nn.ReLU()
+    """
     if isinstance(value, nn.Module):
+        cls = type(value)
+        # Name the class the student typed: nn.Dropout2d for torch's, the bare name for theirs.
+        shown = f"nn.{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else cls.__name__
+        call = f"{shown}()" if takes == "no argument" else f"{shown}(0.5)"
         raise TypeError(
-            f"{name} must build a layer from a rate, such as {example}, got the layer "
-            f"{value!r}: pass the class ({example}), not an instance ({example}(0.5))"
+            f"{name} must build a layer from {takes}, such as {example}, got the layer "
+            f"{value!r}: pass the class {shown} itself, not an instance {call}"
         )
     if not callable(value):
         raise TypeError(
-            f"{name} must be a class or function taking a rate, such as {example}, got {value!r}"
+            f"{name} must be a class or function taking {takes}, such as {example}, "
+            f"got {_given(value)}"
+        )
+    return value
+
+
+def generator(name: str, value: object) -> object:
+    """``value`` if it is ``None`` or a ``torch.Generator`` (a seed is the usual slip)."""
+    if value is not None and not isinstance(value, torch.Generator):
+        raise TypeError(
+            f"{name} must be a torch.Generator or None, got {_given(value)}; to seed one, "
+            f"pass torch.Generator().manual_seed(seed)"
         )
     return value
 

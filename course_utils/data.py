@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ._validate import boolean, fraction, number, optional_positive_int
 from ._validate import seed as check_seed
-from .config import data_dir, offline, require_real_data, system_data_dir
+from .config import data_dir, offline, require_real_data, resolve_device, system_data_dir
 
 DATASET_NAMES = ("fashion-mnist", "mnist", "digits", "moons")
 
@@ -102,6 +102,7 @@ class Dataset:
         >>> load_dataset("moons", train_size=10).to("cpu").device.type
         'cpu'
         """
+        device = resolve_device(device)
         values = {
             f.name: getattr(self, f.name).to(device)
             if isinstance(getattr(self, f.name), Tensor)

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ._validate import boolean, check_p, positive_int
+from .config import resolve_device
 from .dropout import bernoulli_mask, inverted
 
 
@@ -52,6 +53,8 @@ class DropConnectLinear(nn.Linear):
         positive_int("in_features", in_features)
         positive_int("out_features", out_features)
         boolean("per_example", per_example)
+        if device is not None:
+            device = resolve_device(device)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
         self.p = check_p(p)
         self.per_example = per_example

@@ -14,12 +14,15 @@ the same code runs on CPU, CUDA and MPS tensors and in float64 or bfloat16.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ._validate import boolean, check_p, tensor
+from ._validate import generator as check_generator
+from .config import resolve_device
 
 __all__ = ["Dropout", "StandardDropout", "bernoulli_mask", "check_p", "dropout_layer",
            "standard_dropout"]
@@ -58,14 +61,9 @@ def bernoulli_mask(
         device = shape_or_tensor.device if device is None else device
         dtype = shape_or_tensor.dtype if dtype is None else dtype
     else:
-        try:
-            shape = torch.Size(shape_or_tensor)
-        except TypeError:
-            raise TypeError(
-                f"bernoulli_mask needs a tensor or a shape such as (2, 8), "
-                f"got {shape_or_tensor!r}"
-            ) from None
-    device = torch.device("cpu") if device is None else torch.device(device)
+        shape = _shape(shape_or_tensor)
+    device = torch.device("cpu") if device is None else resolve_device(device)
+    generator = check_generator("generator", generator)
     dtype = torch.get_default_dtype() if dtype is None else dtype
     if generator is not None and generator.device.type != device.type:
         raise ValueError(
@@ -77,6 +75,16 @@ def bernoulli_mask(
     # boolean temporary and a conversion pass (and for float32, any copy at all). The
     # benchmark's dropout_layer / F.dropout row is what this buys.
     return uniform.ge_(p).to(dtype)
+
+
+def _shape(value: object) -> torch.Size:
+    allowed = "bernoulli_mask needs a tensor or a shape of non-negative ints such as (2, 8)"
+    if not isinstance(value, Sequence) or isinstance(value, str) or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in value):
+        raise TypeError(f"{allowed}, got {value!r}")
+    if any(n < 0 for n in value):
+        raise ValueError(f"{allowed}, got {value!r}")
+    return torch.Size(int(n) for n in value)
 
 
 def inverted(keep: Tensor, p: float) -> Tensor:

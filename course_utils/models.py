@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from torch import nn
 
-from ._validate import layer_class, positive_int
+from ._validate import check_p, layer_class, positive_int
 
 
 def mlp(
@@ -68,11 +68,7 @@ def mlp(
             raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
 
     layer_class("dropout_module", dropout_module)
-    if not callable(activation):
-        raise TypeError(
-            f"activation must be a class or function taking no argument, such as nn.ReLU, "
-            f"got {activation!r}"
-        )
+    layer_class("activation", activation, "nn.ReLU", takes="no argument")
 
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(shape)
@@ -83,6 +79,16 @@ def mlp(
         width = out
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)
+
+
+def _two_channels(channels: object) -> tuple[int, int]:
+    allowed = "channels must be two positive ints, the feature maps of each stage, e.g. (8, 16)"
+    if not isinstance(channels, Sequence) or isinstance(channels, str):
+        raise TypeError(f"{allowed}; got {type(channels).__name__} {channels!r}")
+    if len(channels) != 2 or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1
+                                     for c in channels):
+        raise ValueError(f"{allowed}; got {channels!r}")
+    return channels[0], channels[1]
 
 
 CNN_SLOTS = (2, 6)  # the indices of small_cnn's two dropout slots
@@ -105,9 +111,15 @@ def small_cnn(num_classes: int, *, dropout: Callable[[float], nn.Module] | None 
     torch.Size([5, 10])
     """
     num_classes = positive_int("num_classes", num_classes)
+    p = check_p(p)
     if dropout is not None:
         layer_class("dropout", dropout, "nn.Dropout2d")
-    first, second = (positive_int("channels", c) for c in channels)
+    elif p > 0:
+        # Silently building a network without dropout would make the student's comparison a
+        # comparison of two identical models.
+        raise ValueError(f"p={p} has no effect without a dropout layer: pass dropout=nn.Dropout "
+                         f"or dropout=nn.Dropout2d as well")
+    first, second = _two_channels(channels)
 
     def slot() -> nn.Module:
         return nn.Identity() if dropout is None else dropout(p)

@@ -27,6 +27,10 @@ TRAIN_METRICS = ("eval", "running")
 _EVAL_BATCH = 2048
 
 
+def _is_number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
 @dataclass
 class History:
     """Per-epoch metrics of one training run.
@@ -89,13 +93,26 @@ class History:
                              f"got {got}")
         for name in names:
             column = values[name]
-            if not isinstance(column, list) or not all(
-                    isinstance(x, (int, float)) and not isinstance(x, bool) for x in column):
+            if not isinstance(column, list) or not all(_is_number(x) for x in column):
                 raise ValueError(f"not a History: {name} must be a list of numbers, got "
                                  f"{json.dumps(column)[:60]}")
         return cls(**{name: [float(x) for x in values[name]] for name in names})
 
     def __post_init__(self) -> None:
+        # Checked here, not where the numbers are read, so that a hand-built History and one
+        # read from JSON fail the same way: at once, naming the list and the epoch.
+        for f in fields(self):
+            column = getattr(self, f.name)
+            if not isinstance(column, list):
+                raise TypeError(f"History.{f.name} must be a list of numbers, got "
+                                f"{type(column).__name__}")
+            low, high = (0.0, 1.0) if f.name.endswith("_acc") else (0.0, math.inf)
+            for epoch, x in enumerate(column, start=1):
+                if not (_is_number(x) and math.isfinite(x) and low <= x <= high):
+                    what = "accuracies in [0, 1]" if f.name.endswith("_acc") else (
+                        "finite numbers >= 0")
+                    raise ValueError(f"History.{f.name} must hold {what}, got {x!r} in epoch "
+                                     f"{epoch}")
         lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"a History needs one entry per epoch in every list, got lengths "

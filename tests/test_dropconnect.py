@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import DropConnectLinear, check_dropconnect
+from course_utils import DropConnectLinear, check_dropconnect, dropout_layer
 from course_utils.checks import dropconnect as c
 from course_utils.checks.battery import Fail
 
@@ -441,10 +441,15 @@ def test_the_first_hint_for_a_mask_drawn_once_names_the_cause(bad, capsys):
         check_dropconnect(bad)
     out = capsys.readouterr().out
     first_hint = next(line for line in out.splitlines() if "hint:" in line)
-    if bad is MaskFromInit:  # stored as a buffer: the state_dict check speaks first, rightly
-        assert "store the mask nowhere" in first_hint, out
-        first_hint = [line for line in out.splitlines() if "hint:" in line][1]
+    # Stored as a buffer, the mask also shows in the state_dict check, which runs first: it
+    # must name the same cause, not only "store the mask nowhere".
     assert "draw a new mask in every forward" in first_hint, out
+
+
+def test_check_dropconnect_given_the_dropout_function_says_to_pass_the_layer_class():
+    with pytest.raises(TypeError, match=r"dropout_layer is a function; pass your layer class "
+                                        r"DropConnectLinear"):
+        check_dropconnect(dropout_layer)
 
 
 @pytest.mark.parametrize(("bad", "per_example", "hint"), [

@@ -272,6 +272,25 @@ def test_a_ragged_history_is_refused_when_it_is_made():
         History([1.0, 0.5], [0.9], [1.2], [0.7], [0.5])
 
 
+@pytest.mark.parametrize("column, value, error, message", [
+    ("train_loss", [float("nan")], ValueError, r"History.train_loss must hold finite numbers "
+                                               r">= 0, got nan in epoch 1"),
+    ("val_loss", [float("inf")], ValueError, r"History.val_loss must hold finite numbers"),
+    ("train_acc", [1.5], ValueError, r"History.train_acc must hold accuracies in \[0, 1\], got "
+                                     r"1.5 in epoch 1"),
+    ("val_acc", ["0.7"], ValueError, r"History.val_acc must hold accuracies in \[0, 1\]"),
+    ("seconds", [-1.0], ValueError, r"History.seconds must hold finite numbers >= 0"),
+    ("train_loss", (1.0,), TypeError, r"History.train_loss must be a list of numbers, got tuple"),
+], ids=["nan-loss", "inf-loss", "accuracy-above-1", "string", "negative-time", "tuple"])
+def test_a_hand_built_history_with_impossible_values_is_refused(column, value, error, message):
+    # A percentage for an accuracy, or a NaN loss, would otherwise reach a plot as a wrong line.
+    columns = dict(train_loss=[1.0], train_acc=[0.5], val_loss=[1.0], val_acc=[0.5],
+                   seconds=[0.1])
+    columns[column] = value
+    with pytest.raises(error, match=message):
+        History(**columns)
+
+
 def test_history_gap_and_repr():
     h = History([1.0], [0.9], [1.2], [0.7], [0.5])
     assert h.gap == [pytest.approx(0.2)]

@@ -180,6 +180,7 @@ def test_fit_explains_inputs_the_model_cannot_take():
 
 
 _X4, _Y4 = torch.zeros(4, 2), torch.tensor([0, 1, 0, 1])
+_MOONS = cu.load_dataset("moons", train_size=40, val_size=20)
 
 
 @pytest.mark.parametrize(("X", "y", "error", "message"), [
@@ -209,14 +210,71 @@ def test_mlp_refuses_an_int_for_hidden_and_a_layer_for_dropout_module():
     with pytest.raises(TypeError, match=r"hidden must be a list of layer widths such as \[256, "
                                         r"256\] \(\[\] for none\), got int 8"):
         cu.mlp(2, 8, 2)
-    with pytest.raises(TypeError, match=r"pass the class \(nn.Dropout\), not an instance"):
+    with pytest.raises(TypeError, match=r"pass the class nn.Dropout itself, not an instance "
+                                        r"nn.Dropout\(0.5\)"):
         cu.mlp(2, [8], 2, dropout=0.5, dropout_module=nn.Dropout(0.5))
+
+
+def test_mlp_refuses_an_activation_instance_with_the_same_words():
+    # nn.ReLU() used to reach the loop and fail as "ReLU.forward() missing 1 required argument".
+    with pytest.raises(TypeError, match=r"activation must build a layer from no argument, such "
+                                        r"as nn.ReLU, got the layer ReLU\(\): pass the class "
+                                        r"nn.ReLU itself, not an instance nn.ReLU\(\)"):
+        cu.mlp(2, [8], 2, activation=nn.ReLU())
 
 
 def test_small_cnn_refuses_a_layer_instance_with_the_same_words_as_mlp():
     with pytest.raises(TypeError, match=r"dropout must build a layer from a rate, such as "
-                                        r"nn.Dropout2d.*pass the class \(nn.Dropout2d\), not an "
-                                        r"instance"):
+                                        r"nn.Dropout2d.*pass the class nn.Dropout2d itself, not "
+                                        r"an instance"):
         cu.small_cnn(10, dropout=nn.Dropout2d(0.2), p=0.2)
     with pytest.raises(TypeError, match="dropout must be a class or function taking a rate"):
         cu.small_cnn(10, dropout="Dropout2d", p=0.2)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(channels=(8,)), ValueError, r"channels must be two positive ints"),
+    (dict(channels=8), TypeError, r"channels must be two positive ints"),
+    (dict(channels=(8, 0)), ValueError, r"channels must be two positive ints"),
+    (dict(p=0.5), ValueError, r"p=0.5 has no effect without a dropout layer"),
+    (dict(dropout=nn.Dropout2d, p=1.5), ValueError, r"p is the drop probability"),
+], ids=["one-channel", "int", "zero", "p-without-dropout", "p-out-of-range"])
+def test_small_cnn_checks_channels_and_p(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        cu.small_cnn(10, **kwargs)
+
+
+@pytest.mark.parametrize("shape, error", [((3, -1), ValueError), ((3, 2.0), TypeError),
+                                          (3.0, TypeError)], ids=["negative", "float", "scalar"])
+def test_bernoulli_mask_names_a_bad_shape(shape, error):
+    with pytest.raises(error, match=r"bernoulli_mask needs a tensor or a shape of non-negative "
+                                    r"ints such as \(2, 8\)"):
+        cu.bernoulli_mask(shape, 0.5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: cu.bernoulli_mask((3,), 0.5, generator=0),
+    lambda: cu.dropout_layer(torch.ones(3), 0.5, generator=0),
+    lambda: cu.drop_path(torch.ones(3, 2), 0.5, generator=0),
+], ids=["bernoulli_mask", "dropout_layer", "drop_path"])
+def test_a_seed_given_as_generator_gets_the_same_message_everywhere(call):
+    with pytest.raises(TypeError, match=r"generator must be a torch.Generator or None, got int 0; "
+                                        r"to seed one, pass torch.Generator\(\).manual_seed"):
+        call()
+
+
+@pytest.mark.parametrize("call", [
+    lambda device: cu.fit(cu.mlp(2, [4], 2), _MOONS, epochs=1, lr=0.1, device=device),
+    lambda device: cu.load_dataset("moons", train_size=20, val_size=10, device=device),
+    lambda device: cu.bernoulli_mask((3,), 0.5, device=device),
+    lambda device: cu.DropConnectLinear(3, 2, device=device),
+    lambda device: _MOONS.to(device),
+], ids=["fit", "load_dataset", "bernoulli_mask", "DropConnectLinear", "Dataset.to"])
+def test_a_wrong_device_name_gets_the_same_message_everywhere(call):
+    with pytest.raises(ValueError, match=r"device='gpu' is not a device name; use cpu, cuda, "
+                                         r"cuda:N or mps"):
+        call("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"device='cuda' but CUDA is not available here"):
+            call("cuda")
+    call("CPU")  # a capitalised name is still the CPU

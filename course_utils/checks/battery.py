@@ -158,8 +158,12 @@ def require_callable(checker: str, fn: object, expected: str, args: tuple, kwarg
     try:
         signature.bind(*args, **kwargs)
     except TypeError as err:
+        hint = _default_hint(signature, args, kwargs)
+        if kind == "class" and not isinstance(fn, type):
+            # Usually the chapter's function (dropout_layer) passed where the layer belongs.
+            hint = f": {name} is a function; pass your layer class {expected.split('(')[0]}"
         raise TypeError(f"{wanted}, but {name}{signature} cannot be called that way "
-                        f"({err}){_default_hint(signature, args, kwargs)}") from None
+                        f"({err}){hint}") from None
     return name
 
 

@@ -90,6 +90,15 @@ def parameters(t: Target) -> None:
     layer = t.build(5, 3, 0.5)
     got = {k: tuple(v.shape) for k, v in layer.state_dict().items()}
     want = {k: tuple(v.shape) for k, v in nn.Linear(5, 3).state_dict().items()}
+    extra = [k for k in got if k not in want]
+    if extra and all(got[k] == want["weight"] for k in extra) and set(want) <= set(got):
+        # A weight-shaped buffer is a mask kept in the layer: the root cause to name first,
+        # since a stored mask is a mask drawn once.
+        raise Fail(
+            f"state_dict has {got}: {', '.join(map(repr, extra))} is a stored mask",
+            "draw a new mask in every forward, not once in __init__, and keep it a local "
+            "variable (register no buffer for it)",
+        )
     if got != want:
         raise Fail(
             f"state_dict has {got}; nn.Linear(5, 3) has {want}",
