@@ -112,13 +112,10 @@ def small_cnn(num_classes: int, *, dropout: Callable[[float], nn.Module] | None 
     """
     num_classes = positive_int("num_classes", num_classes)
     p = check_p(p)
+    # p is checked even when dropout is None: chapter 08 loops over {None, nn.Dropout,
+    # nn.Dropout2d} with one rate, and a wrong rate should fail in every kind, not two of three.
     if dropout is not None:
         layer_class("dropout", dropout, "nn.Dropout2d")
-    elif p > 0:
-        # Silently building a network without dropout would make the student's comparison a
-        # comparison of two identical models.
-        raise ValueError(f"p={p} has no effect without a dropout layer: pass dropout=nn.Dropout "
-                         f"or dropout=nn.Dropout2d as well")
     first, second = _two_channels(channels)
 
     def slot() -> nn.Module:

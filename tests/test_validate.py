@@ -236,9 +236,9 @@ def test_small_cnn_refuses_a_layer_instance_with_the_same_words_as_mlp():
     (dict(channels=(8,)), ValueError, r"channels must be two positive ints"),
     (dict(channels=8), TypeError, r"channels must be two positive ints"),
     (dict(channels=(8, 0)), ValueError, r"channels must be two positive ints"),
-    (dict(p=0.5), ValueError, r"p=0.5 has no effect without a dropout layer"),
     (dict(dropout=nn.Dropout2d, p=1.5), ValueError, r"p is the drop probability"),
-], ids=["one-channel", "int", "zero", "p-without-dropout", "p-out-of-range"])
+    (dict(p=1.5), ValueError, r"p is the drop probability"),
+], ids=["one-channel", "int", "zero", "p-out-of-range", "p-out-of-range-without-dropout"])
 def test_small_cnn_checks_channels_and_p(kwargs, error, message):
     with pytest.raises(error, match=message):
         cu.small_cnn(10, **kwargs)
