@@ -58,11 +58,12 @@ def bernoulli_mask(
     p = check_p(p)
     if isinstance(shape_or_tensor, Tensor):
         shape = shape_or_tensor.shape
-        device = shape_or_tensor.device if device is None else device
+        # The tensor's own device needs no check: dropout_layer's hot path comes this way.
+        device = shape_or_tensor.device if device is None else resolve_device(device)
         dtype = shape_or_tensor.dtype if dtype is None else dtype
     else:
         shape = _shape(shape_or_tensor)
-    device = torch.device("cpu") if device is None else resolve_device(device)
+        device = torch.device("cpu") if device is None else resolve_device(device)
     generator = check_generator("generator", generator)
     dtype = torch.get_default_dtype() if dtype is None else dtype
     if generator is not None and generator.device.type != device.type:

@@ -106,11 +106,10 @@ class History:
             if not isinstance(column, list):
                 raise TypeError(f"History.{f.name} must be a list of numbers, got "
                                 f"{type(column).__name__}")
-            low, high = (0.0, 1.0) if f.name.endswith("_acc") else (0.0, math.inf)
+            high, what = ((1.0, "accuracies in [0, 1]") if f.name.endswith("_acc")
+                          else (math.inf, "finite numbers >= 0"))
             for epoch, x in enumerate(column, start=1):
-                if not (_is_number(x) and math.isfinite(x) and low <= x <= high):
-                    what = "accuracies in [0, 1]" if f.name.endswith("_acc") else (
-                        "finite numbers >= 0")
+                if not (_is_number(x) and math.isfinite(x) and 0.0 <= x <= high):
                     raise ValueError(f"History.{f.name} must hold {what}, got {x!r} in epoch "
                                      f"{epoch}")
         lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}
