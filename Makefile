@@ -6,9 +6,11 @@ STAMP  := $(VENV)/.installed
 # Colab ships ipywidgets 7.7.1. It goes into a folder of its own, put in front of .venv with
 # PYTHONPATH by test-ipywidgets7, so the main environment keeps ipywidgets 8.
 IPYW7  := $(VENV)/ipywidgets-7.7.1
+# The chapters with solutions: the one source. notebooks/exercises/ is generated from it.
+SOURCES := notebooks/solutions
 
 .PHONY: help lab test test-ipywidgets7 test-fallback test-floors test-browser chromium fashion-mnist course student \
-	figures bench lint clean
+	figures bench lint clean exercises
 
 help:
 	@echo "make lab               open the course in JupyterLab (creates .venv on first use)"
@@ -21,6 +23,7 @@ help:
 	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
 	@echo "make fashion-mnist     install Debian's dataset-fashion-mnist (the real data, offline)"
 	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
+	@echo "make exercises         regenerate the exercise edition notebooks/exercises/ from $(SOURCES)/"
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
 	@echo "make bench             performance benchmarks, one table of ratios (about 9 min;"
@@ -53,7 +56,7 @@ WORKERS  ?= auto
 PARALLEL := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 test: $(STAMP) lint
-	COURSE_FAST=1 $(PARALLEL) tests course_utils course_tools notebooks \
+	COURSE_FAST=1 $(PARALLEL) tests course_utils course_tools $(SOURCES) \
 		--doctest-modules --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 	@$(MAKE) --no-print-directory test-ipywidgets7
 
@@ -67,7 +70,7 @@ $(IPYW7)/.installed: $(STAMP)
 test-ipywidgets7: $(IPYW7)/.installed
 	PYTHONPATH=$(abspath $(IPYW7)) COURSE_FAST=1 COURSE_EXPECT_IPYWIDGETS=7.7.1 \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/test_widgets.py \
-		notebooks/02_bernoulli_mask.ipynb --nbval-lax --nbval-current-env
+		$(SOURCES)/02_bernoulli_mask.ipynb --nbval-lax --nbval-current-env
 
 # The offline fallback, as a student without network and without the data gets it: no system copy,
 # an empty data folder, no download. A fallback is the point here, so it must not be an error.
@@ -75,7 +78,7 @@ FALLBACK_DATA := $(abspath build/fallback-data)
 test-fallback: $(STAMP)
 	rm -rf $(FALLBACK_DATA) && mkdir -p $(FALLBACK_DATA)
 	COURSE_FAST=1 COURSE_OFFLINE=1 COURSE_SYSTEM_DATA_DIR=none COURSE_REQUIRE_REAL_DATA=0 \
-		COURSE_DATA_DIR=$(FALLBACK_DATA) $(PARALLEL) -p no:cacheprovider notebooks \
+		COURSE_DATA_DIR=$(FALLBACK_DATA) $(PARALLEL) -p no:cacheprovider $(SOURCES) \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 # The floors: every dependency at the oldest release pyproject.toml allows (floors.txt), on the
@@ -104,8 +107,8 @@ test-floors: $(FLOORS_VENV)/.installed
 	@$(FLOORS_VENV)/bin/python -c 'import sys, torch, numpy, matplotlib; print("floors:", sys.version.split()[0], "torch", torch.__version__, "numpy", numpy.__version__, "matplotlib", matplotlib.__version__)'
 	COURSE_FAST=1 OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -n $(WORKERS) \
 		--dist loadfile -p no:cacheprovider $(FLOOR_TESTS) \
-		--doctest-modules notebooks/03_dropout_from_scratch.ipynb \
-		notebooks/08_dropout_in_modern_networks.ipynb --nbval-lax --nbval-current-env
+		--doctest-modules $(SOURCES)/03_dropout_from_scratch.ipynb \
+		$(SOURCES)/08_dropout_in_modern_networks.ipynb --nbval-lax --nbval-current-env
 
 # The real FashionMNIST from Debian (60,000 + 10,000 images, 30 MB), with sudo when not root.
 fashion-mnist:
@@ -124,15 +127,18 @@ chromium:
 	fi
 
 test-browser: $(STAMP) chromium
-	COURSE_FAST=1 $(BIN)/python -m course_utils course notebooks --out build/browser --fast
+	COURSE_FAST=1 $(BIN)/python -m course_utils course $(SOURCES) --out build/browser --fast
 	COURSE_FAST=1 COURSE_BROWSER_TESTS=1 COURSE_BUILD_DIR=build/browser \
 		$(BIN)/python -m pytest -p no:cacheprovider -rP tests/browser
 
 course: $(STAMP)
-	$(BIN)/python -m course_utils course notebooks --out build
+	$(BIN)/python -m course_utils course $(SOURCES) --out build
+
+exercises: $(STAMP)
+	$(BIN)/python -m course_utils exercises
 
 student: $(STAMP)
-	$(BIN)/python -m course_utils student notebooks --out student $(if $(FORCE),--force)
+	$(BIN)/python -m course_utils student $(SOURCES) --out student $(if $(FORCE),--force)
 
 figures: $(STAMP)
 	$(BIN)/python -m course_utils figures --out figures
@@ -142,7 +148,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(QUICK),--quick)
 
 lint: $(STAMP)
-	$(BIN)/ruff check course_utils course_tools tests notebooks benchmarks
+	$(BIN)/ruff check course_utils course_tools tests $(SOURCES) benchmarks
 
 # student/ stays: instructors may have edited their copies by hand.
 clean:

@@ -514,8 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=parse_rows, default=set(ROWS),
                         help="comma-separated rows to run (default: all, 1-6)")
     parser.add_argument("--device", default="cpu", help="where rows 1-4 run (default: cpu)")
-    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks",
-                        help="the chapters that row 5 executes (default: notebooks/)")
+    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks" / "solutions",
+                        help="the chapters that row 5 executes (default: notebooks/solutions/)")
     args = parser.parse_args(argv)
     table = run(args.rows, QUICK if args.quick else FULL, torch.device(args.device),
                 args.notebooks)

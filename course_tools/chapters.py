@@ -7,11 +7,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+# Where the editions live, relative to the course's root folder. The chapters with solutions are
+# the one source; the exercise edition is generated from them (course_tools.exercises). A student
+# who browses notebooks/ meets exercises/ first.
+SOURCES = Path("notebooks") / "solutions"
+EXERCISES = Path("notebooks") / "exercises"
+
 
 def chapters(src: str | Path) -> list[Path]:
     """The chapter notebooks in ``src``, in course order (their names start with the number).
 
-    >>> [p.name for p in chapters("notebooks")][:1]
+    >>> [p.name for p in chapters("notebooks/solutions")][:1]
     ['01_overfitting.ipynb']
     """
     folder = Path(src)
@@ -64,7 +70,7 @@ class ChapterInfo:
 def chapter_info(path: str | Path) -> ChapterInfo:
     """Title, learning goals and time from the first cell of the chapter at ``path``.
 
-    >>> info = chapter_info("notebooks/01_overfitting.ipynb")
+    >>> info = chapter_info("notebooks/solutions/01_overfitting.ipynb")
     >>> info.title[:17], len(info.goals), info.minutes
     ('01 · Overfitting:', 5, 25)
     """
@@ -98,10 +104,10 @@ def chapter_settings(path: str | Path, *, fast: bool = False) -> dict[str, objec
     fast-mode branch when ``fast``. The chapter is the one place a setting is written; the
     tests that repeat its experiments over several seeds read it from here.
 
-    >>> settings = chapter_settings("notebooks/04_inverted_dropout.ipynb")
+    >>> settings = chapter_settings("notebooks/solutions/04_inverted_dropout.ipynb")
     >>> settings["TRAIN_SIZE"], settings["EPOCHS"], settings["SEEDS"]
     (10000, 10, [0, 1, 2])
-    >>> chapter_settings("notebooks/04_inverted_dropout.ipynb", fast=True)["SEEDS"]
+    >>> chapter_settings("notebooks/solutions/04_inverted_dropout.ipynb", fast=True)["SEEDS"]
     [0]
     """
     import ast

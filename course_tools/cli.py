@@ -8,9 +8,10 @@ import sys
 
 EPILOG = """\
 examples:
-  python -m course_utils course notebooks --out build       # what `make course` runs
-  python -m course_utils student notebooks --out student    # what `make student` runs
-  python -m course_utils badges                             # after editing [tool.course]
+  python -m course_utils course notebooks/solutions --out build     # what `make course` runs
+  python -m course_utils student notebooks/solutions --out student  # what `make student` runs
+  python -m course_utils exercises              # regenerate notebooks/exercises/ (make exercises)
+  python -m course_utils badges                 # after editing [tool.course] or the version
   python -m course_utils figures --out figures              # what `make figures` runs
 
 Run `python -m course_utils COMMAND --help` for the options of one command.
@@ -29,7 +30,7 @@ COMMANDS = {
         "execute every chapter and render it to HTML, with an index.html (make course)",
         "Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write the executed notebook, its HTML rendering and an index.html listing the chapters (title, learning goals, time) into OUT. Prints each chapter's time. Full mode unless --fast.",
         [
-            _argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks"),
+            _argument("src", nargs="?", default="notebooks/solutions", help="folder of chapter notebooks (default: notebooks/solutions)"),
             _argument("--out", default="build", help="output folder (default: build)"),
             FAST,
             _argument("--timeout", type=int, default=1800, help="seconds allowed per cell"),
@@ -39,14 +40,22 @@ COMMANDS = {
         "write student versions: solutions replaced by stubs, checks kept (make student)",
         "Write the student version of every chapter in SRC into OUT, following nbgrader's conventions: each '# BEGIN SOLUTION' ... '# END SOLUTION' region becomes '# YOUR CODE HERE' plus 'raise NotImplementedError()', written answers become 'YOUR ANSWER HERE', '# BEGIN HIDDEN TESTS' ... '# END HIDDEN TESTS' regions are removed, and outputs are cleared. The sources are never modified. Malformed markers stop the command before anything is written.",
         [
-            _argument("src", nargs="?", default="notebooks", help="folder of chapter notebooks with solutions (default: notebooks)"),
+            _argument("src", nargs="?", default="notebooks/solutions", help="folder of chapter notebooks with solutions (default: notebooks/solutions)"),
             _argument("--out", default="student", help="output folder, not inside SRC (default: student)"),
             _argument("--force", action="store_true", help="overwrite student notebooks that already exist in OUT"),
         ],
     ),
+    "exercises": (
+        "regenerate the exercise edition, notebooks/exercises/, from notebooks/solutions/ (make exercises)",
+        "Write the exercise edition of every chapter in ROOT/notebooks/solutions into ROOT/notebooks/exercises: the student version (stubs, checks, no hidden tests, no outputs) with each solution and model answer folded under its exercise in a <details> block, and the edition's own Colab badge. Only files that change are written. Run it after every edit of a chapter; a test fails while an edition is stale.",
+        [
+            _argument("root", nargs="?", default=".", help="the course's root folder, holding pyproject.toml (default: .)"),
+            _argument("--check", action="store_true", help="change nothing; exit with status 1 if any edition is stale"),
+        ],
+    ),
     "badges": (
-        "point every Colab badge and Colab install at the repository in pyproject.toml",
-        "Read [tool.course] repository and branch from ROOT/pyproject.toml and rewrite, to match: the 'Open in Colab' badge of every chapter in ROOT/notebooks (each links to the notebook's own path), the Colab install line of every setup cell, and the badges in ROOT/README.md. A fork re-points its whole course with this one command.",
+        "point every Colab badge and Colab install at the repository and release in pyproject.toml",
+        "Read [tool.course] repository and [project] version (the release is the tag v + version) from ROOT/pyproject.toml and rewrite, to match: the 'Open in Colab' badge of every chapter in ROOT/notebooks/solutions (each links to the notebook's own path), the Colab install line of every setup cell, and the badges and clone command in ROOT/README.md; then regenerate the exercise editions. A fork re-points its whole course with this one command.",
         [
             _argument("root", nargs="?", default=".", help="the course's root folder, holding pyproject.toml (default: .)"),
             _argument("--check", action="store_true", help="change nothing; exit with status 1 if any file would change"),
@@ -67,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m course_utils",
         description="Tools for the course 'Dropout in PyTorch': render the course, make the\n"
-        "student versions of the exercises, point the Colab badges at a repository, and\n"
-        "regenerate the README's figures.",
+        "exercise edition and the student versions, point the Colab badges at a repository\n"
+        "and release, and regenerate the README's figures.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -91,8 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             from .student import write_student_versions
 
             write_student_versions(args.src, args.out, force=args.force)
+        elif args.command == "exercises":
+            from .exercises import write_exercise_editions
+
+            changed = write_exercise_editions(args.root, check=args.check)
+            if args.check and changed:
+                return 1
         elif args.command == "badges":
-            from .colab import rewrite_badges
+            from .release import rewrite_badges
 
             changed = rewrite_badges(args.root, check=args.check)
             if args.check and changed:

@@ -3,7 +3,7 @@
 One module per lesson (``dropout``, ``dropconnect``, ``mc_dropout``, ``comparison``,
 ``attention``, ``drop_path``, the
 ``checks`` package) and per helper (``data``, ``training``, ``models``, ``plots``, ``widgets``,
-``config``, ``timing``); ``_validate`` and ``_modes`` hold the argument checks and the train/eval
+``config``, ``timing``, ``stubs``); ``_validate`` and ``_modes`` hold the argument checks and the train/eval
 handling they share. The instructor tools live beside it, in ``course_tools``. This file
 re-exports the public API the notebooks use::
 
@@ -43,11 +43,12 @@ from .dropout import (
 from .mc_dropout import MCPrediction, mc_predict
 from .models import CNN_SLOTS, mlp, small_cnn
 from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
+from .stubs import short_stub_errors
 from .timing import seconds_per_call
 from .training import History, batches, evaluate, fit
 from .widgets import MaskedImages, mask_explorer, mask_images
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # = pyproject.toml's version; the release tag is v0.2.0
 
 __all__ = [
     "CNN_SLOTS",
@@ -92,6 +93,7 @@ __all__ = [
     "plot_sweep",
     "seconds_per_call",
     "set_seed",
+    "short_stub_errors",
     "small_cnn",
     "standard_dropout",
 ]

@@ -12,10 +12,12 @@ import nbformat
 import pytest
 from packaging.requirements import Requirement
 
-from course_tools.colab import CourseRepository, read_course_repository, rewrite_badges
+from course_tools.chapters import EXERCISES, SOURCES
+from course_tools.colab import CourseRepository, read_course_repository
+from course_tools.release import rewrite_badges
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = sorted((ROOT / SOURCES).glob("[0-9][0-9]_*.ipynb"))
 REPO = read_course_repository(ROOT)
 
 
@@ -27,80 +29,102 @@ def test_every_badge_and_install_agrees_with_pyproject(course_cli):
     assert "would change 0 file(s)" in result.stdout
 
 
-def copy_course(tmp_path, repository, branch):
+def copy_course(tmp_path, repository, version):
+    """The course's chapters, editions, README and pyproject.toml, set to another repository
+    and release version, in a folder of its own."""
     root = tmp_path / "fork"
-    (root / "notebooks").mkdir(parents=True)
-    for path in CHAPTERS:
-        shutil.copy(path, root / "notebooks" / path.name)
+    for folder in (SOURCES, EXERCISES):
+        shutil.copytree(ROOT / folder, root / folder)
     shutil.copy(ROOT / "README.md", root / "README.md")
     text = (ROOT / "pyproject.toml").read_text()
     text = text.replace(f'repository = "{REPO.repository}"', f'repository = "{repository}"')
-    text = text.replace(f'branch = "{REPO.branch}"', f'branch = "{branch}"')
+    text = text.replace(f'version = "{REPO.release[1:]}"', f'version = "{version}"')
     (root / "pyproject.toml").write_text(text)
     return root
 
 
 def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path, course_cli):
-    root = copy_course(tmp_path, "someone/my-dropout-course", "spring-2027")
-    fork = CourseRepository("someone/my-dropout-course", "spring-2027")
+    root = copy_course(tmp_path, "someone/my-dropout-course", "3.1.0")
+    fork = CourseRepository("someone/my-dropout-course", "v3.1.0")
     result = course_cli("badges", str(root))
     assert result.returncode == 0, result.stderr
     assert f"rewrote {len(CHAPTERS) + 1} file(s)" in result.stdout
+    assert f"wrote {len(CHAPTERS)} exercise edition file(s)" in result.stdout
     for path in CHAPTERS:
-        nb = nbformat.read(root / "notebooks" / path.name, as_version=4)
-        assert fork.colab_url(f"notebooks/{path.name}") in nb.cells[0].source
+        source, edition = root / SOURCES / path.name, root / EXERCISES / path.name
+        nb = nbformat.read(source, as_version=4)
+        assert fork.colab_url(f"{SOURCES.as_posix()}/{path.name}") in nb.cells[0].source
         assert fork.install_requirement in nb.cells[1].source
-        text = (root / "notebooks" / path.name).read_text()
-        assert REPO.repository not in text, f"{path.name} still names {REPO.repository}"
-        # Nothing but the links changed: pointing back gives the original file, byte for byte.
-        back = text.replace(fork.repository, REPO.repository).replace(
-            f"/blob/{fork.branch}/", f"/blob/{REPO.branch}/").replace(
-            f"@{fork.branch}", f"@{REPO.branch}")
-        assert back == path.read_text()
+        ex = nbformat.read(edition, as_version=4)
+        assert fork.colab_url(f"{EXERCISES.as_posix()}/{path.name}") in ex.cells[0].source
+        assert fork.install_requirement in ex.cells[1].source
+        for file in (source, edition):
+            text = file.read_text()
+            assert REPO.repository not in text, f"{file} still names {REPO.repository}"
+            # Nothing but the links changed: pointing back gives the original file, byte for byte.
+            back = text.replace(fork.repository, REPO.repository).replace(
+                f"/blob/{fork.release}/", f"/blob/{REPO.release}/").replace(
+                f"@{fork.release}", f"@{REPO.release}")
+            assert back == (ROOT / file.relative_to(root)).read_text()
     readme = (root / "README.md").read_text()
-    assert readme.count(fork.colab_url("notebooks/")) == len(CHAPTERS)
+    assert readme.count(fork.colab_url(f"{EXERCISES.as_posix()}/")) == len(CHAPTERS)
+    assert readme.count(fork.colab_url(f"{SOURCES.as_posix()}/")) == len(CHAPTERS)
     assert REPO.repository not in readme, "the README should no longer name the original"
     assert "git clone https://github.com/someone/my-dropout-course && cd my-dropout-course" in readme
     again = course_cli("badges", str(root))
-    assert "rewrote 0 file(s)" in again.stdout
+    assert "rewrote 0 file(s)" in again.stdout and "wrote 0 exercise edition" in again.stdout
     assert course_cli("badges", str(root), "--check").returncode == 0
 
 
 def test_check_reports_disagreement_without_writing(tmp_path, course_cli):
-    root = copy_course(tmp_path, "someone/fork", "main")
-    before = (root / "notebooks" / CHAPTERS[0].name).read_bytes()
+    root = copy_course(tmp_path, "someone/fork", REPO.release[1:])
+    before = {p: p.read_bytes() for p in root.rglob("*.ipynb")}
     result = course_cli("badges", str(root), "--check")
-    assert result.returncode == 1 and f"notebooks/{CHAPTERS[0].name}" in result.stdout
-    assert (root / "notebooks" / CHAPTERS[0].name).read_bytes() == before
+    assert result.returncode == 1
+    assert f"{SOURCES.as_posix()}/{CHAPTERS[0].name}" in result.stdout
+    assert f"{EXERCISES.as_posix()}/{CHAPTERS[0].name}" in result.stdout
+    assert {p: p.read_bytes() for p in root.rglob("*.ipynb")} == before
+
+
+def test_a_new_release_repoints_every_badge_and_install(tmp_path, course_cli):
+    root = copy_course(tmp_path, REPO.repository, "9.0.0")
+    assert course_cli("badges", str(root)).returncode == 0
+    for folder in (SOURCES, EXERCISES):
+        for path in (root / folder).glob("*.ipynb"):
+            text = path.read_text()
+            assert f"@{REPO.release}" not in text and f"/blob/{REPO.release}/" not in text
+            assert "@v9.0.0" in text and "/blob/v9.0.0/" in text
 
 
 def test_a_chapter_without_a_badge_gets_one_under_its_title(tmp_path):
-    root = copy_course(tmp_path, REPO.repository, REPO.branch)
+    root = copy_course(tmp_path, REPO.repository, REPO.release[1:])
     nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# 08 · My own chapter\n\nSome words."),
+        nbformat.v4.new_markdown_cell("# 09 · My own chapter\n\nSome words."),
         nbformat.v4.new_code_cell("import sys"),
     ])
-    nbformat.write(nb, root / "notebooks" / "08_mine.ipynb")
+    nbformat.write(nb, root / SOURCES / "09_mine.ipynb")
     rewrite_badges(root, log=lambda _: None)
-    title = nbformat.read(root / "notebooks" / "08_mine.ipynb", as_version=4).cells[0].source
-    assert title == ("# 08 · My own chapter\n\n" + REPO.badge("notebooks/08_mine.ipynb")
+    title = nbformat.read(root / SOURCES / "09_mine.ipynb", as_version=4).cells[0].source
+    assert title == ("# 09 · My own chapter\n\n" + REPO.badge(f"{SOURCES.as_posix()}/09_mine.ipynb")
                      + "\n\nSome words.")
+    edition = nbformat.read(root / EXERCISES / "09_mine.ipynb", as_version=4).cells[0].source
+    assert REPO.badge(f"{EXERCISES.as_posix()}/09_mine.ipynb") in edition
 
 
 def test_one_corrupt_notebook_stops_badges_before_anything_is_written(tmp_path, course_cli):
-    root = copy_course(tmp_path, "someone/fork", "main")
-    last = root / "notebooks" / CHAPTERS[-1].name
+    root = copy_course(tmp_path, "someone/fork", REPO.release[1:])
+    last = root / SOURCES / CHAPTERS[-1].name
     text = last.read_text()
     last.write_text("<<<<<<< HEAD\n" + text + "=======\n" + text + ">>>>>>> theirs\n")
-    before = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
+    before = {p: p.read_bytes() for p in root.rglob("*.ipynb")}
     before["README.md"] = (root / "README.md").read_bytes()
     result = course_cli("badges", str(root))
     assert result.returncode == 1
     assert f"{CHAPTERS[-1].name} is not a readable notebook: its text is not JSON. A merge " \
            "conflict leaves <<<<<<< lines in it" in result.stderr
-    after = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
+    after = {p: p.read_bytes() for p in root.rglob("*.ipynb")}
     after["README.md"] = (root / "README.md").read_bytes()
-    assert after == before, "an earlier chapter or the README was rewritten"
+    assert after == before, "an earlier chapter, an edition or the README was rewritten"
 
 
 @pytest.mark.parametrize("command", ["student", "course"])
@@ -117,8 +141,12 @@ def test_every_command_names_the_notebook_it_cannot_read(tmp_path, command, cour
 
 
 @pytest.mark.parametrize("table, problem", [
-    ('[tool.course]\nrepository = "no-slash"\n', "must look like 'owner/name'"),
-    ('[tool.course]\nrepository = "a/b"\nbranch = ""\n', "branch must be a branch name"),
+    ('[project]\nversion = "0.2.0"\n[tool.course]\nrepository = "no-slash"\n',
+     "must look like 'owner/name'"),
+    ('[project]\nversion = "0.2.0"\n[tool.course]\nrepository = "a/b"\nbranch = "main"\n',
+     "branch is no longer read"),
+    ('[project]\nversion = "latest"\n[tool.course]\nrepository = "a/b"\n',
+     "version must be a plain release number"),
     ('[tool.other]\nx = 1\n', "no [tool.course] table"),
 ])
 def test_bad_settings_get_clear_errors(tmp_path, table, problem, course_cli):
@@ -173,5 +201,5 @@ def test_setup_cell_in_colab_pip_installs_the_course_from_the_configured_reposit
     assert kwargs.get("check") is True, "a failed install must stop the notebook, not limp on"
     requirement = Requirement(command[-1])
     assert requirement.name == "course-utils"
-    assert requirement.url == f"git+https://github.com/{REPO.repository}@{REPO.branch}"
+    assert requirement.url == f"git+https://github.com/{REPO.repository}@{REPO.release}"
     assert command[-1] == REPO.install_requirement

@@ -41,7 +41,7 @@ def arms(data):
 
 def test_the_chapters_prose_describes_this_protocol():
     # The chapter explains the protocol's values in words; changing them here must change it too.
-    cells = json.loads((ROOT / "notebooks" / "05_with_without_dropout.ipynb").read_text())["cells"]
+    cells = json.loads((ROOT / "notebooks" / "solutions" / "05_with_without_dropout.ipynb").read_text())["cells"]
     prose = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     prose = " ".join(prose.split())
     network = "-".join(str(n) for n in (784, *P.hidden, 10))

@@ -14,7 +14,7 @@ from torch import nn
 from course_tools.chapters import chapter_settings
 from course_utils import DropConnectLinear, evaluate, fit, set_seed
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTER = chapter_settings(NOTEBOOKS / "06_dropconnect.ipynb")  # default ("Run all") mode
 SEEDS, EPOCHS, TRAIN_SIZE, P = CHAPTER["SEEDS"], CHAPTER["EPOCHS"], CHAPTER["TRAIN_SIZE"], CHAPTER["P"]
 LR, BATCH = CHAPTER["LR"], CHAPTER["BATCH"]

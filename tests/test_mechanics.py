@@ -24,7 +24,7 @@ from course_utils import (
 )
 
 # Chapters 03 and 04 run their experiments with the same settings, read from the chapters.
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTER = chapter_settings(NOTEBOOKS / "04_inverted_dropout.ipynb")
 SEEDS, EPOCHS, TRAIN_SIZE = CHAPTER["SEEDS"], CHAPTER["EPOCHS"], CHAPTER["TRAIN_SIZE"]
 RATES = list(CHAPTER["RATES"])

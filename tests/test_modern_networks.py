@@ -20,7 +20,7 @@ from torch import nn
 from course_tools.chapters import chapter_settings
 from course_utils import CNN_SLOTS, evaluate, fit, mlp, set_seed, small_cnn
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTER = chapter_settings(NOTEBOOKS / "08_dropout_in_modern_networks.ipynb")
 SEEDS, P = CHAPTER["SEEDS"], CHAPTER["MAP_P"]
 KINDS = {"none": None, "element": nn.Dropout, "channel": nn.Dropout2d}

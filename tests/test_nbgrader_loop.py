@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTER = ROOT / "notebooks" / "02_bernoulli_mask.ipynb"
+CHAPTER = ROOT / "notebooks" / "solutions" / "02_bernoulli_mask.ipynb"
 ASSIGNMENT, STUDENTS = "dropout", ("ada", "stub", "typo")
 # Two typical mistakes: `>` instead of `>=`, and the keep probability passed through unchanged.
 WRONG = {

@@ -10,7 +10,7 @@ from course_tools.chapters import chapter_info
 from course_tools.colab import read_course_repository
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 REPO = read_course_repository(ROOT)
 
 
@@ -48,7 +48,7 @@ def test_title_cell(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_colab_badge_points_at_this_notebook(path):
     first = load(path).cells[0].source
-    expected = REPO.colab_url(f"notebooks/{path.name}")
+    expected = REPO.colab_url(f"notebooks/solutions/{path.name}")
     assert expected in first, f"{path.name}: the Colab badge should link to {expected}"
 
 
@@ -59,7 +59,7 @@ def test_setup_cell(path):
     source = setup.source
     assert '"google.colab" in sys.modules' in source
     assert REPO.install_requirement in source
-    for needed in ("set_seed(", "get_device()", "fast_mode()", "print("):
+    for needed in ("set_seed(", "short_stub_errors()", "get_device()", "fast_mode()", "print("):
         assert needed in source, f"{path.name}: the setup cell should call {needed}"
 
 
@@ -117,7 +117,7 @@ def test_nbval_waits_long_enough_for_a_cells_output():
     spec.loader.exec_module(root)
     from types import SimpleNamespace
 
-    cell = SimpleNamespace(path=ROOT / "notebooks" / "01_overfitting.ipynb", output_timeout=5)
+    cell = SimpleNamespace(path=ROOT / "notebooks" / "solutions" / "01_overfitting.ipynb", output_timeout=5)
     other = SimpleNamespace(path=ROOT / "tests" / "test_data.py")
     root.pytest_collection_modifyitems([cell, other])
     assert cell.output_timeout == root.NBVAL_OUTPUT_TIMEOUT >= 30
@@ -133,7 +133,7 @@ def test_the_data_line_of_a_setup_cell_reaches_the_summary_on_its_report():
     root = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(root)
     line = "device: cpu | dataset: fashion-mnist (60,000 images) | fast mode: on"
-    cell = SimpleNamespace(path=ROOT / "notebooks" / "01_overfitting.ipynb",
+    cell = SimpleNamespace(path=ROOT / "notebooks" / "solutions" / "01_overfitting.ipynb",
                            test_outputs=[{"text": f"{line}\n"}])
     report = SimpleNamespace(when="call", user_properties=[],
                              nodeid="notebooks/01_overfitting.ipynb::Cell 0")
@@ -146,3 +146,20 @@ def test_the_data_line_of_a_setup_cell_reaches_the_summary_on_its_report():
     assert report.user_properties == [(root.DATA_LINE, line)]
     root.pytest_runtest_logreport(report)  # in the process that prints the summary
     assert root._seen == {"01_overfitting.ipynb": line}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_a_prediction_is_written_before_anything_answers_it(path):
+    """Every predict-then-measure exercise has a cell for the student's prediction (tagged
+    "prediction") right under its prompt, before any code cell prints the answer."""
+    cells = load(path).cells
+    prompts = [i for i, c in enumerate(cells) if c.cell_type == "markdown"
+               and c.source.startswith("### Exercise") and "predict" in c.source.split("\n")[0]]
+    assert prompts, f"{path.name} has no predict-then-measure exercise"
+    for i in prompts:
+        nxt = cells[i + 1]
+        assert "prediction" in nxt.metadata.get("tags", []), (
+            f"{path.name} cell {i + 1}: the prompt {cells[i].source.splitlines()[0]!r} should be "
+            "followed by a markdown cell tagged 'prediction'")
+        assert nxt.cell_type == "markdown" and "Your prediction" in nxt.source
+        assert "nbgrader" not in nxt.metadata, "a prediction is the student's, not graded"

@@ -13,7 +13,7 @@ import pytest
 from course_tools.chapters import chapter_settings
 from course_utils import fit, load_dataset, mlp, set_seed
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTER = chapter_settings(NOTEBOOKS / "01_overfitting.ipynb")  # default ("Run all") mode
 SEEDS = CHAPTER["SEEDS"]
 MOONS_EPOCHS = CHAPTER["MOONS_EPOCHS"]

@@ -14,6 +14,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 import course_utils
+from course_tools.colab import read_course_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -115,10 +116,14 @@ def test_the_editable_install_prints_no_warning_about_the_project(tmp_path):
     assert not warned, output[-3000:]
 
 
-def test_course_repository_is_configured_once():
+def test_course_repository_is_configured_once_and_the_release_is_the_version():
     course = PYPROJECT["tool"]["course"]
     assert re.fullmatch(r"[\w.-]+/[\w.-]+", course["repository"])
-    assert course["branch"]
+    assert "branch" not in course, "the badges follow the release tag, not a branch"
+    version = PYPROJECT["project"]["version"]
+    assert course_utils.__version__ == version, (
+        f"course_utils.__version__ is {course_utils.__version__}, pyproject.toml says {version}")
+    assert read_course_repository(ROOT).release == f"v{version}"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from course_tools.chapters import chapter_info, chapters
+from course_tools.chapters import EXERCISES, SOURCES, chapter_info, chapters
 from course_tools.cli import build_parser
 from course_tools.colab import read_course_repository
 
@@ -11,18 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_syllabus_has_every_chapter_in_order_with_minutes_and_badge():
+def test_syllabus_opens_the_exercise_edition_with_a_link_to_the_solutions():
     repo = read_course_repository(ROOT)
     rows = re.findall(r"^\| (\d\d) \| \[[^\]]+\]\((notebooks/[^)]+)\) \| .+ \| (\d+) \| (.+) \|$",
                       README, re.M)
-    paths = chapters(ROOT / "notebooks")
-    assert [path for _, path, _, _ in rows] == [f"notebooks/{p.name}" for p in paths]
-    for (number, path, minutes, badge), chapter in zip(rows, paths, strict=True):
+    paths = chapters(ROOT / SOURCES)
+    assert [path for _, path, _, _ in rows] == [f"{EXERCISES.as_posix()}/{p.name}" for p in paths]
+    for (number, path, minutes, links), chapter in zip(rows, paths, strict=True):
         info = chapter_info(chapter)
         assert number == chapter.name[:2]
         assert int(minutes) == info.minutes, (
             f"{chapter.name}: the README says {minutes} minutes, the chapter says {info.minutes}")
-        assert badge == repo.badge(path)
+        solutions = repo.colab_url(f"{SOURCES.as_posix()}/{chapter.name}")
+        assert links == f"{repo.badge(path)}<br><sub>[with solutions]({solutions})</sub>"
 
 
 def test_every_make_target_the_readme_mentions_exists():

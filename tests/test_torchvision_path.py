@@ -46,7 +46,7 @@ def test_chapter_05_runs_on_the_torchvision_path(full_size_idx, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_DIR", str(full_size_idx))
     monkeypatch.setenv("COURSE_FAST", "1")
     monkeypatch.setenv("COURSE_PROGRESS", "0")
-    path = ROOT / "notebooks" / "05_with_without_dropout.ipynb"
+    path = ROOT / "notebooks" / "solutions" / "05_with_without_dropout.ipynb"
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={
         "metadata": {"path": str(path.parent)}}).execute()

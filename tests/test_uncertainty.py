@@ -11,7 +11,7 @@ import torch
 from course_tools.chapters import chapter_settings
 from course_utils import fit, mc_predict, mlp, set_seed
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHAPTER = chapter_settings(NOTEBOOKS / "07_mc_dropout.ipynb")  # default ("Run all") mode
 SEEDS, EPOCHS = CHAPTER["SEEDS"], CHAPTER["EPOCHS"]
 TRAIN_SIZE, N_EVAL = CHAPTER["TRAIN_SIZE"], CHAPTER["N_EVAL"]

@@ -113,11 +113,14 @@ def is_stub(err: BaseException) -> bool:
     return isinstance(err, NotImplementedError) and not str(err)
 
 
-def not_written(subject: str) -> NotImplementedError:
+def not_written(subject: str, *, here: bool = False) -> NotImplementedError:
+    """The one error for an unwritten exercise, from a checker or from the notebook itself
+    (``here``: the stub sits in the cell that was just run)."""
+    then = "then run it again" if here else "run that cell, then run this check again"
+    where = "this cell" if here else "its cell"
     return NotWrittenYet(
         f"{subject} is not written yet: it still raises NotImplementedError. Replace "
-        "'# YOUR CODE HERE' and 'raise NotImplementedError()' in its cell with your code, run "
-        "that cell, then run this check again."
+        f"'# YOUR CODE HERE' and 'raise NotImplementedError()' in {where} with your code, {then}."
     )
 
 

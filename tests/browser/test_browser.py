@@ -1,7 +1,7 @@
 """The course in a real browser: headless Chromium driven by Selenium (`make test-browser`).
 
 test_mask_explorer_in_jupyterlab
-    1. copies chapter 02 into a temporary folder (JupyterLab autosaves outputs into the notebooks
+    1. copies chapter 02 (and its exercise edition) into a temporary folder (JupyterLab autosaves outputs into the notebooks
        it opens, and the repository keeps its notebooks without outputs) and starts JupyterLab
        there, with its configuration, settings and workspaces in temporary folders too;
     2. opens the notebook, waits for the kernel, runs all cells and waits until every code cell
@@ -12,6 +12,11 @@ test_mask_explorer_in_jupyterlab
        1 - p and that a new, non-empty picture replaced the old one;
     4. clicks "resample" and checks that the mask seed went up and the picture changed at the
        same p.
+
+test_a_folded_solution_opens_with_one_click_in_jupyterlab
+    opens chapter 02's exercise edition in the same JupyterLab, checks that every folded solution
+    and model answer renders closed with its body hidden, clicks the first one's summary and
+    checks that its code is now shown, and only its own.
 
 test_rendered_course
     opens the index.html that `python -m course_utils course` writes, checks that it lists every
@@ -40,7 +45,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from course_tools.chapters import chapter_info, chapters
+from course_tools.chapters import EXERCISES, SOURCES, chapter_info, chapters
 
 REPO = Path(__file__).resolve().parents[2]
 CHAPTER = "02_bernoulli_mask.ipynb"
@@ -99,8 +104,9 @@ def stop(process: subprocess.Popen) -> None:
 def jupyterlab(tmp_path, artifacts):
     """A JupyterLab server on a copy of chapter 02; yields its base URL."""
     work = tmp_path / "notebooks"
-    work.mkdir()
-    shutil.copy(REPO / "notebooks" / CHAPTER, work / CHAPTER)
+    (work / "exercises").mkdir(parents=True)
+    shutil.copy(REPO / SOURCES / CHAPTER, work / CHAPTER)
+    shutil.copy(REPO / EXERCISES / CHAPTER, work / "exercises" / CHAPTER)
     config, settings = tmp_path / "jupyter-config", tmp_path / "lab-settings"
     # No "news and updates" notification, which would ask a question and check the network.
     write_json(config / "labconfig" / "page_config.json",
@@ -295,6 +301,56 @@ def test_mask_explorer_in_jupyterlab(browser, jupyterlab, artifacts):
     print(f"done in {time.monotonic() - started:.0f} s; screenshots in {artifacts}")
 
 
+DETAILS_JS = """
+const panel = window.jupyterapp.shell.currentWidget;
+return [...panel.node.querySelectorAll('.jp-RenderedMarkdown details')].map(d => {
+  const body = d.querySelector('pre') || d.querySelector('p');
+  const rect = body ? body.getBoundingClientRect() : null;
+  return {
+    summary: d.querySelector('summary')?.textContent.trim() ?? null,
+    open: d.open,
+    visible: Boolean(rect && rect.width > 0 && rect.height > 0),
+    text: body ? body.textContent.slice(0, 200) : '',
+  };
+});
+"""
+
+
+def test_a_folded_solution_opens_with_one_click_in_jupyterlab(browser, jupyterlab, artifacts):
+    """The exercise edition: every solution and model answer is folded, and one click on its
+    summary shows it."""
+    import nbformat
+
+    from course_tools.exercises import HIDDEN_KEY
+
+    edition = nbformat.read(REPO / EXERCISES / CHAPTER, as_version=4)
+    folded = [c for c in edition.cells if c.metadata.get("course", {}).get(HIDDEN_KEY)]
+    browser.get(f"{jupyterlab}/lab/tree/exercises/{CHAPTER}?token={TOKEN}")
+    wait_until(lambda: browser.execute_script(KERNEL_JS),
+               lambda s: s["kernel"] == "idle" and not s["dialog"],
+               KERNEL_TIMEOUT_S, "the exercise edition to open")
+    shown = wait_until(lambda: browser.execute_script(DETAILS_JS),
+                       lambda d: len(d) == len(folded), WIDGET_TIMEOUT_S,
+                       f"{len(folded)} folded solutions to render")
+    browser.save_screenshot(str(artifacts / "edition-1-folded.png"))
+    for view in shown:
+        assert view["summary"] and not view["open"] and not view["visible"], (
+            f"a solution is visible before the student asks for it: {view}")
+    summary = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedMarkdown details > summary")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+    opened = wait_until(lambda: browser.execute_script(DETAILS_JS)[0],
+                        lambda v: v["open"] and v["visible"], WIDGET_TIMEOUT_S,
+                        "the first solution to open after one click")
+    browser.save_screenshot(str(artifacts / "edition-2-opened.png"))
+    first = next(c for c in folded)
+    assert opened["text"].strip().splitlines()[0] in first.source, opened
+    others = browser.execute_script(DETAILS_JS)[1:]
+    assert not any(v["open"] or v["visible"] for v in others), "one click opens one solution"
+    print(f"{len(folded)} folded solutions in {CHAPTER}'s exercise edition; the first opened on "
+          f"one click and shows {opened['text'][:60]!r}")
+
+
 # ---------------------------------------------------------------------------------------------
 # The rendered course
 
@@ -302,7 +358,7 @@ def test_mask_explorer_in_jupyterlab(browser, jupyterlab, artifacts):
 def chapter_titles() -> dict[str, str]:
     """Page name -> title, as each chapter's title cell gives it ("01 · Overfitting: ...")."""
     return {f"{path.stem}.html": chapter_info(path).title
-            for path in chapters(REPO / "notebooks")}
+            for path in chapters(REPO / SOURCES)}
 
 
 def test_rendered_course(browser, artifacts):
@@ -310,7 +366,7 @@ def test_rendered_course(browser, artifacts):
     index = build / "index.html"
     if not index.is_file():
         pytest.fail(f"{index} is missing: build the course first with "
-                    f"`python -m course_utils course notebooks --out {build} --fast`")
+                    f"`python -m course_utils course notebooks/solutions --out {build} --fast`")
     browser.get(index.as_uri())
     browser.save_screenshot(str(artifacts / "course-index.png"))
 
