@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from .chapters import ChapterInfo, chapter_info, chapters, read_notebook
+from .chapters import EXERCISES, SOURCES, ChapterInfo, chapter_info, chapters, read_notebook
 from .colab import read_course_repository
 
 
@@ -29,14 +29,23 @@ def _inline_markdown(text: str) -> str:
 
 
 def _colab_links(notebooks: list[Path]) -> dict[str, str]:
-    # Colab links for the index when the chapters sit in the notebooks/ folder of a course
-    # whose pyproject.toml has [tool.course]; none otherwise.
-    root = notebooks[0].resolve().parent.parent
+    """Colab links for the index: when the chapters are the sources of a course whose
+    pyproject.toml has [tool.course], each opens the chapter's exercise edition, where a student
+    tries the exercises; none otherwise.
+
+    >>> link = _colab_links(chapters("notebooks/solutions"))["01_overfitting.ipynb"]
+    >>> link.startswith("https://colab.research.google.com/github/"), link.endswith("notebooks/exercises/01_overfitting.ipynb")
+    (True, True)
+    """
+    folder = notebooks[0].resolve().parent
+    root = next((p for p in folder.parents if (p / "pyproject.toml").is_file()), None)
+    if root is None or folder != (root / SOURCES).resolve():
+        return {}
     try:
         repo = read_course_repository(root)
     except ValueError:
         return {}
-    return {p.name: repo.colab_url(p.resolve().relative_to(root).as_posix()) for p in notebooks}
+    return {p.name: repo.colab_url((EXERCISES / p.name).as_posix()) for p in notebooks}
 
 
 def render_index(infos: list[ChapterInfo], seconds: dict[str, float] | None = None, *,
@@ -53,7 +62,7 @@ def render_index(infos: list[ChapterInfo], seconds: dict[str, float] | None = No
         minutes = f"{info.minutes} min" if info.minutes is not None else html.escape(info.time)
         link = colab.get(info.path.name)
         if link:
-            ran_text += f' · <a class="colab" href="{html.escape(link)}">open in Colab</a>'
+            ran_text += f' · <a class="colab" href="{html.escape(link)}">try the exercises in Colab</a>'
         items.append(
             f'<li class="chapter">\n'
             f'  <a class="chapter-link" href="{html.escape(info.path.stem)}.html">'

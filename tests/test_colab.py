@@ -67,7 +67,7 @@ def test_a_fork_repoints_the_whole_course_with_one_command(tmp_path, course_cli)
                 f"@{fork.release}", f"@{REPO.release}")
             assert back == (ROOT / file.relative_to(root)).read_text()
     readme = (root / "README.md").read_text()
-    assert readme.count(fork.colab_url(f"{EXERCISES.as_posix()}/")) == len(CHAPTERS)
+    assert readme.count(fork.colab_url(f"{EXERCISES.as_posix()}/")) == 2 * len(CHAPTERS)  # name, badge
     assert readme.count(fork.colab_url(f"{SOURCES.as_posix()}/")) == len(CHAPTERS)
     assert REPO.repository not in readme, "the README should no longer name the original"
     assert "git clone https://github.com/someone/my-dropout-course && cd my-dropout-course" in readme

@@ -305,11 +305,14 @@ DETAILS_JS = """
 const panel = window.jupyterapp.shell.currentWidget;
 return [...panel.node.querySelectorAll('.jp-RenderedMarkdown details')].map(d => {
   const body = d.querySelector('pre') || d.querySelector('p');
-  const rect = body ? body.getBoundingClientRect() : null;
+  // A closed <details> hides its content with content-visibility, which keeps a layout box:
+  // checkVisibility() sees that, where a bounding rectangle would not.
   return {
     summary: d.querySelector('summary')?.textContent.trim() ?? null,
     open: d.open,
-    visible: Boolean(rect && rect.width > 0 && rect.height > 0),
+    visible: Boolean(body && body.checkVisibility({contentVisibilityAuto: true,
+                                                   opacityProperty: true,
+                                                   visibilityProperty: true})),
     text: body ? body.textContent.slice(0, 200) : '',
   };
 });
@@ -332,12 +335,12 @@ def test_a_folded_solution_opens_with_one_click_in_jupyterlab(browser, jupyterla
     shown = wait_until(lambda: browser.execute_script(DETAILS_JS),
                        lambda d: len(d) == len(folded), WIDGET_TIMEOUT_S,
                        f"{len(folded)} folded solutions to render")
+    summary = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedMarkdown details > summary")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
     browser.save_screenshot(str(artifacts / "edition-1-folded.png"))
     for view in shown:
         assert view["summary"] and not view["open"] and not view["visible"], (
             f"a solution is visible before the student asks for it: {view}")
-    summary = browser.find_elements(By.CSS_SELECTOR, ".jp-RenderedMarkdown details > summary")[0]
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
     summary.click()
     opened = wait_until(lambda: browser.execute_script(DETAILS_JS)[0],
                         lambda v: v["open"] and v["visible"], WIDGET_TIMEOUT_S,
