@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'<>]+?\.ipynb")
+COLAB_URL = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'<>]+?\.ipynb")
 _INSTALL = re.compile(r"course-utils @ git\+https://github\.com/[^\s\"'@]+@[^\s\"']+")
 _CLONE = re.compile(r"git clone https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?(?:\.git)?"
                     r"(?P<cd>\s+&&\s+cd\s+[A-Za-z0-9_.-]+)?(?=\s|$)")
@@ -101,7 +101,7 @@ def read_course_repository(root: str | Path = ".") -> CourseRepository:
     return CourseRepository(settings["repository"], f"v{version}")
 
 
-def _point_text(text: str, repo: CourseRepository, path: str | None) -> str:
+def point_text(text: str, repo: CourseRepository, path: str | None) -> str:
     """``text`` with every Colab link, Colab install and ``git clone`` line pointing at ``repo``.
 
     A link keeps its notebook path unless ``path`` says which notebook the text belongs to.
@@ -116,6 +116,6 @@ def _point_text(text: str, repo: CourseRepository, path: str | None) -> str:
         cd = f" && cd {repo.repository.split('/')[1]}" if match.group("cd") else ""
         return f"git clone https://github.com/{repo.repository}{cd}"
 
-    text = _COLAB_URL.sub(colab, text)
+    text = COLAB_URL.sub(colab, text)
     text = _CLONE.sub(clone, text)
     return _INSTALL.sub(repo.install_requirement, text)

@@ -42,7 +42,7 @@ import re
 from pathlib import Path
 
 from .chapters import EXERCISES, SOURCES, chapters, read_notebook
-from .colab import _COLAB_URL, CourseRepository, read_course_repository
+from .colab import COLAB_URL, CourseRepository, read_course_repository
 from .student import SOLUTION, student_notebook
 
 SOLUTION_SUMMARY = "<b>Solution</b> (try the exercise and its check first)"
@@ -100,11 +100,11 @@ def _edition_title(title, repo: CourseRepository, edition_path: str, source_path
     """The title cell with the edition's own badge and a paragraph on how its exercises work."""
     title = copy.deepcopy(title)
     lines = title.source.split("\n")
-    badge = next((i for i, line in enumerate(lines) if _COLAB_URL.search(line)), None)
+    badge = next((i for i, line in enumerate(lines) if COLAB_URL.search(line)), None)
     if badge is None:
         raise ValueError(f"{source_path}: the title cell has no Colab badge; run "
                          "`python -m course_utils badges` first")
-    lines[badge] = _COLAB_URL.sub(repo.colab_url(edition_path), lines[badge])
+    lines[badge] = COLAB_URL.sub(repo.colab_url(edition_path), lines[badge])
     note = ("**This is the exercise edition.** Write each exercise in its cell, then run the "
             "check cell under it: ✓ means your answer is right, and ✗ comes with a hint that "
             "names the mistake. Each solution is folded under its check; try first, then click "

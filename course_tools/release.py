@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .chapters import SOURCES, chapters, read_notebook
-from .colab import _COLAB_URL, _point_text, read_course_repository
+from .colab import COLAB_URL, point_text, read_course_repository
 from .exercises import exercise_editions, write_exercise_editions
 
 
@@ -35,19 +35,19 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
         if title is None or title.cell_type != "markdown":
             raise ValueError(f"{path}: the first cell should be the markdown title cell; "
                              "nothing was written")
-        if not _COLAB_URL.search(title.source):
+        if not COLAB_URL.search(title.source):
             head, _, rest = title.source.partition("\n")
             title.source = f"{head}\n\n{repo.badge(relative)}\n{rest}"
-        title.source = _point_text(title.source, repo, relative)
+        title.source = point_text(title.source, repo, relative)
         for cell in nb.cells[1:]:
-            cell.source = _point_text(cell.source, repo, None)
+            cell.source = point_text(cell.source, repo, None)
         sources.append((path, nb))
         if [cell.source for cell in nb.cells] != before:
             notebooks.append((path, nb))
     readme, readme_text = root / "README.md", None
     if readme.is_file():
         text = readme.read_text(encoding="utf-8")
-        pointed = _point_text(text, repo, None)
+        pointed = point_text(text, repo, None)
         readme_text = pointed if pointed != text else None
     changed = [path for path, _ in notebooks] + ([readme] if readme_text is not None else [])
     # Every edition is built before anything is written: a malformed exercise marker stops

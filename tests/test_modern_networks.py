@@ -103,8 +103,11 @@ def test_neither_kind_buys_accuracy_beyond_the_seed_spread(cnns):
     val = {kind: [runs[kind, s][2] for s in SEEDS] for kind in KINDS}
     spread = max(statistics.stdev(v) for v in val.values())
     for kind in ("element", "channel"):
+        # The chapter's claim: no gain beyond the noise. A cost can reach the noise's size (seen
+        # here: element-wise -0.0125 against a spread of 0.0122 on one 2-core machine, -0.003
+        # against 0.008 in the chapter's own run), so it is not bounded by the spread.
         gain = statistics.mean(val[kind]) - statistics.mean(val["none"])
-        assert abs(gain) <= spread, (kind, gain, spread)
+        assert gain <= spread, (kind, gain, spread)
         gaps = [runs[kind, s][1] - runs[kind, s][2] for s in SEEDS]
         plain = [runs["none", s][1] - runs["none", s][2] for s in SEEDS]
         assert statistics.mean(gaps) < statistics.mean(plain), (kind, gaps, plain)
