@@ -52,8 +52,12 @@ lab: $(STAMP)
 # process, and each notebook kernel it starts, computes on one thread: two multi-threaded torch
 # processes on the same cores stall each other, while these small models gain little from a
 # second thread. --dist loadfile keeps a file, and so a notebook's cells, in one process.
+# No progress bars in these runs (COURSE_PROGRESS=0): nbval reads a cell's messages only once
+# the cell has finished, and ZMQ drops what queues beyond its limit of 1,000. Chapter 01's
+# coin-flip cell sends about 700 progress-bar updates on a slow 2-core machine, and a lost
+# "idle" message then fails the cell after a minute's wait. A front end reads them as they come.
 WORKERS  ?= auto
-PARALLEL := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
+PARALLEL := OMP_NUM_THREADS=1 COURSE_PROGRESS=0 $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile
 
 test: $(STAMP) lint
 	COURSE_FAST=1 $(PARALLEL) tests course_utils course_tools $(SOURCES) \
@@ -68,7 +72,7 @@ $(IPYW7)/.installed: $(STAMP)
 	@touch $@
 
 test-ipywidgets7: $(IPYW7)/.installed
-	PYTHONPATH=$(abspath $(IPYW7)) COURSE_FAST=1 COURSE_EXPECT_IPYWIDGETS=7.7.1 \
+	PYTHONPATH=$(abspath $(IPYW7)) COURSE_FAST=1 COURSE_PROGRESS=0 COURSE_EXPECT_IPYWIDGETS=7.7.1 \
 		$(BIN)/python -m pytest -p no:cacheprovider tests/test_widgets.py \
 		$(SOURCES)/02_bernoulli_mask.ipynb --nbval-lax --nbval-current-env
 
@@ -105,7 +109,7 @@ $(FLOORS_VENV)/.installed: pyproject.toml floors.txt
 
 test-floors: $(FLOORS_VENV)/.installed
 	@$(FLOORS_VENV)/bin/python -c 'import sys, torch, numpy, matplotlib; print("floors:", sys.version.split()[0], "torch", torch.__version__, "numpy", numpy.__version__, "matplotlib", matplotlib.__version__)'
-	COURSE_FAST=1 OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -n $(WORKERS) \
+	COURSE_FAST=1 COURSE_PROGRESS=0 OMP_NUM_THREADS=1 $(FLOORS_VENV)/bin/python -m pytest -n $(WORKERS) \
 		--dist loadfile -p no:cacheprovider $(FLOOR_TESTS) \
 		--doctest-modules $(SOURCES)/03_dropout_from_scratch.ipynb \
 		$(SOURCES)/08_dropout_in_modern_networks.ipynb --nbval-lax --nbval-current-env
