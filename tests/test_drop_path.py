@@ -215,6 +215,15 @@ def in_place(X, p, mode="row", training=True):
     return X.mul_(keep) if p == 1 else X.mul_(keep / (1 - p))
 
 
+def mask_for_4d_only(X, p, mode="row", training=True):
+    # The shape an earlier hint suggested: right for feature maps, a B x B broadcast on (B, d)
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = (torch.rand(X.shape[0], 1, 1, 1, device=X.device) >= p).to(X.dtype)
+    return X * keep if p == 1 else X * keep / (1 - p)
+
+
 def no_validation(X, p, mode="row", training=True):
     if not training or p == 0:
         return X
@@ -241,6 +250,7 @@ def test_the_checker_passes_the_reference_and_torchvision(capsys):
     (in_place, "leaves X unchanged and passes gradients as mask/(1-p)", "wrote into X"),
     (no_validation, "rejects p outside [0, 1] and an unknown mode with ValueError",
      "raise ValueError"),
+    (mask_for_4d_only, "returns a tensor of X's shape", "fits only 4-D inputs"),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_each_mistake_is_caught_and_the_first_hint_names_it(fn, first_check, hint_words, capsys):
     failed, out = run_checker(fn, capsys)
@@ -281,3 +291,40 @@ def test_every_check_runs_alone_on_the_reference():
     subject = c.Subject(drop_path)
     for _, check in c.CHECKS:
         check(subject)
+
+
+def test_a_mask_of_the_wrong_rank_costs_the_checker_little_memory_and_time():
+    """Such an answer turns the 20,000-row inputs into 20,000 x 20,000 x 3 tensors: 9.3 GB of
+    peak memory and 26 s before the checker tried a few rows first; Colab's free runtime has
+    about 12 GB. Measured in a process of its own, so that no earlier test's peak hides it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import resource, time, torch
+        from course_utils import check_drop_path
+
+        def mask_for_4d_only(X, p, mode="row", training=True):
+            if not 0 <= p <= 1:
+                raise ValueError("p must be in [0, 1]")
+            if not training or p == 0:
+                return X
+            keep = (torch.rand(X.shape[0], 1, 1, 1, device=X.device) >= p).to(X.dtype)
+            return X * keep if p == 1 else X * keep / (1 - p)
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        try:
+            check_drop_path(mask_for_4d_only)
+        except AssertionError:
+            pass
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        print(f"{grown:.0f} {time.perf_counter() - start:.1f}")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    megabytes, seconds = map(float, run.stdout.split()[-2:])
+    assert megabytes < 300, f"the checker's peak memory grew by {megabytes:.0f} MB"
+    assert seconds < 20, f"the checker took {seconds:.1f} s"

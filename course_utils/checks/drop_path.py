@@ -38,6 +38,7 @@ from .trials import (
 ROWS = 20_000  # examples per statistical check: 5-sigma bands of about ±0.018 on p
 X0 = 2.0  # the input value of the mean check
 SHAPE = (16, 3, 4, 4)  # a small batch of feature maps: (batch, channels, height, width)
+PROBE_ROWS = 8  # rows tried first, before any larger input (see Subject.__call__)
 
 
 class Subject:
@@ -47,14 +48,20 @@ class Subject:
         self.fn = fn
 
     def __call__(self, X: Tensor, p: float, mode: str = "row", training: bool = True) -> Tensor:
+        # A mask of the wrong rank broadcasts a batch of B rows into B x B of them: on the
+        # 20,000-row inputs below that is gigabytes. A few rows show the shape first.
+        if X.shape[0] > PROBE_ROWS:
+            self._checked(X[:PROBE_ROWS].clone(), p, mode, training)
+        return self._checked(X, p, mode, training)
+
+    def _checked(self, X: Tensor, p: float, mode: str, training: bool) -> Tensor:
         out = self.fn(X, p, mode=mode, training=training)
         if not isinstance(out, Tensor):
             raise Fail(f"drop_path(X, p={p}) returned {type(out).__name__}, not a tensor",
                        "return the tensor; a function without `return` gives None")
         if out.shape != X.shape:
-            raise Fail(f"an input of shape {tuple(X.shape)} came back with shape {tuple(out.shape)}",
-                       "multiply X by a mask of shape (batch, 1, 1, ...): it broadcasts over the "
-                       "rest of each example")
+            raise Fail(f"an input of shape {tuple(X.shape)} came back with shape "
+                       f"{tuple(out.shape)}", shape_hint(X, out))
         return out
 
     def kept_rows(self, X: Tensor, p: float, mode: str = "row") -> Tensor:
@@ -63,12 +70,24 @@ class Subject:
         return (out != 0).flatten(1).any(dim=1)
 
 
+def shape_hint(X: Tensor, out: Tensor) -> str:
+    """Name the mask shape that fits every rank, and the 4-D-only one when that is what
+    the output's shape shows."""
+    generic = ("multiply X by a mask of shape (X.shape[0],) + (1,) * (X.dim() - 1): it "
+               "broadcasts over the rest of each example, whatever X's rank")
+    if out.dim() > X.dim() and out.shape[0] == X.shape[0]:
+        return (f"the mask has more dimensions than the {X.dim()}-D input (a shape such as "
+                f"(X.shape[0], 1, 1, 1) fits only 4-D inputs); {generic}")
+    return generic
+
+
 def _rows(n: int, dtype=torch.float32) -> Tensor:
     return positive((n, 3), dtype)
 
 
 def shape(s: Subject) -> None:
-    s(positive(SHAPE), 0.5)
+    for size in (SHAPE, SHAPE[:2], SHAPE[:1]):  # feature maps, token vectors, one value each
+        s(positive(size), 0.5)
 
 
 def dtype(s: Subject) -> None:
@@ -84,8 +103,8 @@ def device(s: Subject) -> None:
     where = other_device()
     X = torch.empty(SHAPE, device=where)
     out = run_on_device(lambda: s(X, 0.5), where, "tensor",
-                        "torch.rand(X.shape[0], 1, 1, 1) builds the mask on the CPU; pass "
-                        "device=X.device")
+                        "torch.rand((X.shape[0],) + (1,) * (X.dim() - 1)) builds the mask on "
+                        "the CPU; pass device=X.device")
     if out.device != X.device:
         raise Fail(f"a {where.type} input came back on {out.device}",
                    "build the mask and the output on X.device")
@@ -133,7 +152,8 @@ def whole_examples(s: Subject) -> None:
     if mixed > 0:
         raise Fail(f"with p=0.5, {mixed:.0%} of the examples came out partly zeroed",
                    "you dropped entries one by one, like dropout; drop path keeps or drops a "
-                   "whole example: draw one number per example, torch.rand(X.shape[0], 1, 1, 1)")
+                   "whole example: draw one number per example, "
+                   "torch.rand((X.shape[0],) + (1,) * (X.dim() - 1), device=X.device)")
 
 
 def own_coin(s: Subject) -> None:
