@@ -3,6 +3,7 @@ names that mistake."""
 
 import pytest
 import torch
+from checklist_runs import first_hint
 
 from course_utils import Dropout, check_dropout_layer, dropout_layer
 from course_utils.checks import dropout_layer as c
@@ -28,7 +29,7 @@ def _validate(p):
 
 
 def _good_mask(X, p):
-    return (torch.rand_like(X) >= p).to(X.dtype)
+    return (torch.rand(X.shape, device=X.device) >= p).to(X.dtype)  # right in every dtype
 
 
 def no_rescaling(X, p):
@@ -79,6 +80,22 @@ def widely_copied(X, p):
         return torch.zeros_like(X)
     mask = (torch.rand(X.shape) > p).float()
     return mask * X / (1.0 - p)
+
+
+def rand_like_mask(X, p):
+    """Right in float32; in bfloat16 and float16 the uniform numbers come from a coarse grid."""
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * (torch.rand_like(X) >= p).to(X.dtype) / (1 - p)
+
+
+def bernoulli_in_x_dtype(X, p):
+    """Chapter 03's old solution: 1 - p stored in X's dtype is 1.0 in bfloat16 for p = 0.001."""
+    _validate(p)
+    if p == 1:
+        return torch.zeros_like(X)
+    return X * torch.bernoulli(torch.full_like(X, 1 - p)) / (1 - p)
 
 
 def assert_only_validation(X, p):
@@ -137,7 +154,7 @@ def test_reference_passes_every_check(capsys):
     failed, out = run_checker(dropout_layer, capsys)
     assert failed == []
     assert out.count("✓") == len(CHECK_NAMES) and "✗" not in out
-    assert "All 14 checks passed." in out
+    assert "All 15 checks passed." in out
 
 
 def test_module_forward_passes_too(capsys):
@@ -163,6 +180,8 @@ def test_module_forward_passes_too(capsys):
         (shared_over_the_batch, [c.independent], "broadcast over the batch"),
         (one_coin_per_example, [c.independent], "share one coin"),
         (shared_over_the_middle_dimension, [c.independent], "dimension 1"),
+        (rand_like_mask, [c.half_precision_rate], "draw in float32"),
+        (bernoulli_in_x_dtype, [c.half_precision_rate], "draw in float32"),
     ],
 )
 def test_checker_catches_known_mistakes(bad, must_fail, hint, capsys):
@@ -185,7 +204,7 @@ def test_every_check_passes_the_reference_alone(label, check):
 def test_the_checks_are_listed_once_each_in_print_order(capsys):
     check_dropout_layer(dropout_layer)
     printed = [line[4:] for line in capsys.readouterr().out.splitlines() if line.startswith("  ✓")]
-    assert printed == CHECK_NAMES and len(set(CHECK_NAMES)) == len(CHECK_NAMES) == 14
+    assert printed == CHECK_NAMES and len(set(CHECK_NAMES)) == len(CHECK_NAMES) == 15
 
 
 @pytest.mark.parametrize("bad", [one_coin_per_example, shared_over_the_middle_dimension])
@@ -212,7 +231,7 @@ def test_errors_in_student_code_are_reported_not_raised(capsys):
     assert [f for _, f in c.CHECKS if f is not c.device] == [f for f in failed if f is not c.device]
     assert "raised RuntimeError: boom" in out
     if not torch.cuda.is_available():
-        assert "– builds its mask on X's device" in out and "0 of 13 checks passed." in out
+        assert "– builds its mask on X's device" in out and "0 of 14 checks passed." in out
 
 
 def test_returning_none_gets_a_clear_message(capsys):
@@ -307,13 +326,13 @@ def test_a_failed_check_ends_without_the_library_stack():
         "shell.run_cell('import torch\\n'\n"
         "               'from course_utils import check_dropout_layer\\n'\n"
         "               'def unscaled(X, p):\\n'\n"
-        "               '    return X * (torch.rand_like(X) >= p).to(X.dtype)\\n'\n"
+        "               '    return X * (torch.rand(X.shape, device=X.device) >= p).to(X.dtype)\\n'\n"
         "               'check_dropout_layer(unscaled)\\n')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**__import__("os").environ, "TERM": "dumb",
                                           "NO_COLOR": "1"}).stdout
-    assert "AssertionError: 5 of 14 checks failed" in out, out
+    assert "AssertionError: 5 of 15 checks failed" in out, out
     assert "Traceback" not in out and "battery.py" not in out and ".py:" not in out, out
 
 
@@ -332,3 +351,11 @@ def test_the_independence_check_names_the_shared_dimension_in_any_random_state(b
     for seed in range(30):
         torch.manual_seed(seed)
         c.independent(c.Subject(dropout_layer))
+
+
+@pytest.mark.parametrize("bad", [rand_like_mask, bernoulli_in_x_dtype])
+def test_a_mask_drawn_in_half_precision_fails_only_the_half_precision_rate(bad, capsys):
+    # Everything a float32 check measures is right: the first and only ✗ names the dtype.
+    failed, out = run_checker(bad, capsys)
+    assert failed == [c.half_precision_rate], out
+    assert "coarse" in first_hint(out), out

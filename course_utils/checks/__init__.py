@@ -5,7 +5,7 @@
 - ``stats``: sigma bands, neighbour agreement and the ratio-to-hint tables;
 - ``trials``: experiments several checkers run (a device that exposes CPU-built masks, bad
   values of p, a second call that must draw a new mask);
-- ``dropout_layer``: ``check_dropout_layer``, chapter 03's 14 checks, one function each;
+- ``dropout_layer``: ``check_dropout_layer``, chapter 03's 15 checks, one function each;
 - ``dropconnect``: ``check_dropconnect``, chapter 06's 12 checks, one function each;
 - ``drop_path``: ``check_drop_path``, chapter 08's 15 checks of stochastic depth;
 - ``attention``: ``check_attention_dropout``, chapter 08's checks of dropout on attention

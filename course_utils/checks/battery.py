@@ -103,7 +103,7 @@ def error_hint(err: BaseException) -> str:
     if "leaf Variable" in text or "inplace" in text or "in-place" in text:
         return "don't modify X in place (X *= ..., X[...] = 0, .mul_()); build a new tensor"
     if "expected device" in text or "same device" in text:
-        return "build the mask on X's device: torch.rand_like(X), or torch.rand(X.shape, device=X.device)"
+        return "build the mask on X's device: torch.rand(X.shape, device=X.device) >= p"
     return "read the error above: your function raised it on a valid input"
 
 

@@ -1,4 +1,4 @@
-"""``check_dropout_layer``: the 14 checks of a student's inverted dropout ``fn(X, p)``.
+"""``check_dropout_layer``: the 15 checks of a student's inverted dropout ``fn(X, p)``.
 
 Each check is a function of the :class:`Subject` under test that returns when its property
 holds and raises ``Fail`` with a hint naming the likely mistake when it does not. ``CHECKS``
@@ -9,8 +9,8 @@ lists them in the order the checklist prints them; a test can run any one of the
     Checking dropout_layer(X, p):
       ✓ returns a tensor of X's shape
     ...
-    All 14 checks passed.
-    <checklist: 14 of 14 checks passed>
+    All 15 checks passed.
+    <checklist: 15 of 15 checks passed>
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from .trials import (
     run_on_device,
 )
 
+SAFE_MASK = "torch.rand(X.shape, device=X.device) >= p"  # float32 draws: right in every dtype
 N = 200_000  # entries per statistical check: 5-sigma bands stay tight (about ±0.005 on p)
 X0, P_MOMENTS = 2.0, 0.3  # the input value and rate of the mean and variance checks
 
@@ -54,7 +55,7 @@ class Subject:
         if out.shape != X.shape:
             raise Fail(
                 f"an input of shape {tuple(X.shape)} came back with shape {tuple(out.shape)}",
-                "multiply X by a mask of X's own shape, e.g. torch.rand_like(X) > p",
+                "multiply X by a mask of X's own shape, e.g. torch.rand(X.shape, device=X.device) >= p",
             )
         return out
 
@@ -74,7 +75,7 @@ def dtype(s: Subject) -> None:
         if out.dtype != dt:
             raise Fail(
                 f"a {dt} input came back as {out.dtype}",
-                "make the mask in X's dtype: (torch.rand_like(X) > p).to(X.dtype); "
+                "cast the mask to X's dtype: (torch.rand(X.shape, device=X.device) >= p).to(X.dtype); "
                 ".float() always gives float32",
             )
 
@@ -84,8 +85,8 @@ def device(s: Subject) -> None:
     X = torch.empty(64, 32, device=where)
     out = run_on_device(
         lambda: s(X, 0.5), where, "tensor",
-        "torch.rand(X.shape) builds the mask on the CPU; use torch.rand_like(X) "
-        "or torch.rand(X.shape, device=X.device)",
+        "torch.rand(X.shape) builds the mask on the CPU; pass device=X.device: "
+        "torch.rand(X.shape, device=X.device)",
     )
     if out.device != X.device:
         raise Fail(f"a {where.type} input came back on {out.device}",
@@ -157,9 +158,29 @@ def drop_fraction(s: Subject) -> None:
         elif close(frac, normal_cdf(p), tol):
             hint = "torch.randn draws normal numbers; the mask needs uniform ones from torch.rand"
         else:
-            hint = "compare uniform numbers with p: mask = torch.rand_like(X) > p"
+            hint = "compare uniform numbers with p: mask = torch.rand(X.shape, device=X.device) >= p"
         raise Fail(f"with p={p}, {frac:.3f} of the entries were dropped (expected {p} ± {tol:.3f})",
                    hint)
+
+
+def half_precision_rate(s: Subject) -> None:
+    # bfloat16 holds 256 numbers between 0.5 and 1, float16 2,048: uniform numbers drawn in
+    # X's own dtype (torch.rand_like), or a keep probability 1 - p stored in it, snap the rate.
+    # p = 0.9 shows it in bfloat16 (rand_like keeps 0.1015 of 4 million); p = 0.001 in both
+    # (rand_like drops 0.29% in bfloat16 and 0.124% in float16, and 1 - 0.001 is exactly 1.0
+    # in bfloat16, so torch.bernoulli of it never drops).
+    n = 1 << 22
+    for dt in (torch.bfloat16, torch.float16):
+        for p in (0.9, 0.001):
+            frac = (s(torch.ones(n, dtype=dt), p) == 0).double().mean().item()
+            tol = sigma_band(p, n)
+            if not close(frac, p, tol):
+                raise Fail(
+                    f"with a {dt} input and p={p}, {frac:.4f} of the entries were dropped "
+                    f"(expected {p} ± {tol:.4f}; float32 inputs were right)",
+                    f"{dt} numbers are coarse, so uniform numbers drawn in X's dtype "
+                    "(torch.rand_like(X)), or a keep probability 1 - p stored in it, snap the "
+                    f"rate: draw in float32, {SAFE_MASK}, then .to(X.dtype)")
 
 
 def mean(s: Subject) -> None:
@@ -196,13 +217,13 @@ def _shared_mask_hint(dim: int, ndim: int) -> str:
     if dim == 0:
         return ("every example got the same mask: it was drawn for one example and "
                 "broadcast over the batch (e.g. torch.rand(X.shape[1:])). Each entry "
-                "of X, for every example, needs its own coin: torch.rand_like(X) > p")
+                "of X, for every example, needs its own coin: torch.rand(X.shape, device=X.device) >= p")
     if dim == ndim - 1:
         return ("all the entries of one example share one coin (e.g. "
                 "torch.rand(len(X), 1)): every entry needs its own, "
-                "torch.rand_like(X) > p")
+                "torch.rand(X.shape, device=X.device) >= p")
     return (f"the mask is shared along dimension {dim}: draw it with X's full "
-            "shape, torch.rand_like(X) > p")
+            "shape, torch.rand(X.shape, device=X.device) >= p")
 
 
 def independent(s: Subject) -> None:
@@ -264,6 +285,7 @@ CHECKS: list[tuple[str, Callable[[Subject], None]]] = [
     ("p=1 returns all zeros, without NaN", p_one),
     ("every output is 0 or x/(1-p)", values),
     ("drops a fraction p of the entries (p=0.2 and p=0.8)", drop_fraction),
+    ("drops a fraction p in bfloat16 and float16 too", half_precision_rate),
     ("keeps the mean: E[h'] = h", mean),
     ("has variance x²·p/(1-p)", variance),
     ("drops each entry on its own coin (2-D and 3-D inputs)", independent),
@@ -281,7 +303,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
     failed checks. Returns the :class:`Checklist` of results when everything passed.
 
     >>> def forgot_to_scale(X, p):
-    ...     return X * (torch.rand_like(X) > p).to(X.dtype)
+    ...     return X * (torch.rand(X.shape, device=X.device) >= p).to(X.dtype)
     >>> try:
     ...     check_dropout_layer(forgot_to_scale)
     ... except AssertionError as err:
@@ -292,7 +314,7 @@ def check_dropout_layer(fn: Callable[[Tensor, float], Tensor]) -> Checklist:
           with p=0.3, x=... came out as ...
           hint: kept units come out unscaled: divide the kept units by (1 - p)
     ...
-    AssertionError: 5 of 14 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
+    AssertionError: 5 of 15 checks failed: every output is 0 or x/(1-p); keeps the mean: ...
     """
     __tracebackhide__ = True  # pytest: report the student's line, not the checker's
     name = require_callable("check_dropout_layer", fn, "dropout_layer(X, p)",
