@@ -173,10 +173,10 @@ def stale_editions(root: str | Path = ".", editions=None) -> list[Path]:
     return stale + strays
 
 
-def write_exercise_editions(root: str | Path = ".", *, check: bool = False, sources=None,
+def write_exercise_editions(root: str | Path = ".", *, check: bool = False, editions=None,
                             log=print) -> list[Path]:
     """Regenerate ``notebooks/exercises/`` from ``notebooks/solutions/`` in the course ``root``
-    (or from ``sources``, ``(path, notebook)`` pairs not yet written).
+    (or write ``editions``, the ``(path, edition)`` pairs :func:`exercise_editions` built).
 
     Every edition is built before anything is written, so a malformed marker leaves the folder
     as it was. Writes only the files that change, and removes chapter files no source generates.
@@ -185,7 +185,7 @@ def write_exercise_editions(root: str | Path = ".", *, check: bool = False, sour
     import nbformat
 
     root = Path(root)
-    editions = exercise_editions(root, sources)
+    editions = exercise_editions(root) if editions is None else editions
     changed = stale_editions(root, editions)
     if not check:
         (root / EXERCISES).mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
     changed = [path for path, _ in notebooks] + ([readme] if readme_text is not None else [])
     # Every edition is built before anything is written: a malformed exercise marker stops
     # the command here. The editions follow the re-pointed chapters, so --check names them too.
-    exercise_editions(root, sources)
+    editions = exercise_editions(root, sources)
     if not check:
         for path, nb in notebooks:
             nbformat.write(nb, path)
@@ -62,4 +62,4 @@ def rewrite_badges(root: str | Path = ".", *, check: bool = False, log=print) ->
     where = f"github.com/{repo.repository} (release {repo.release})"
     log(f"{verb} {len(changed)} file(s) to point at {where}"
         + "".join(f"\n  {p.relative_to(root).as_posix()}" for p in changed))
-    return changed + write_exercise_editions(root, check=check, sources=sources, log=log)
+    return changed + write_exercise_editions(root, check=check, editions=editions, log=log)
