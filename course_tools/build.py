@@ -49,10 +49,12 @@ def _colab_links(notebooks: list[Path]) -> dict[str, str]:
 
 
 def render_index(infos: list[ChapterInfo], seconds: dict[str, float] | None = None, *,
-                 mode: str = "full", colab: dict[str, str] | None = None) -> str:
+                 mode: str = "full", colab: dict[str, str] | None = None,
+                 built: set[str] | None = None) -> str:
     """The course's ``index.html``: the chapters in order, each with a link to its HTML page,
     its learning goals, the time a student needs, an "Open in Colab" link when ``colab`` maps
-    the notebook's name to one, and the time the build took when ``seconds`` has it."""
+    the notebook's name to one, and the time the build took when ``seconds`` has it.
+    A chapter missing from ``built`` (notebook names; None: all built) is listed unlinked."""
     seconds, colab = seconds or {}, colab or {}
     items = []
     for info in infos:
@@ -63,10 +65,15 @@ def render_index(infos: list[ChapterInfo], seconds: dict[str, float] | None = No
         link = colab.get(info.path.name)
         if link:
             ran_text += f' · <a class="colab" href="{html.escape(link)}">try the exercises in Colab</a>'
+        if built is None or info.path.name in built:
+            title = (f'<a class="chapter-link" href="{html.escape(info.path.stem)}.html">'
+                     f"{html.escape(info.title)}</a>")
+        else:
+            title = (f'<span class="chapter-link">{html.escape(info.title)}</span>'
+                     f' <span class="unbuilt">(page not built)</span>')
         items.append(
             f'<li class="chapter">\n'
-            f'  <a class="chapter-link" href="{html.escape(info.path.stem)}.html">'
-            f"{html.escape(info.title)}</a>\n"
+            f"  {title}\n"
             f'  <p class="meta"><span class="time">{minutes}</span>{ran_text}</p>\n'
             f'  <ul class="goals">{goals}</ul>\n'
             f"</li>"
@@ -91,6 +98,7 @@ _INDEX_PAGE = """<!DOCTYPE html>
   p.meta {{ margin: 0.2rem 0; color: #59636e; font-size: 0.9rem; }}
   ul.goals {{ margin: 0.3rem 0 0; }}
   span.math {{ font-family: serif; font-style: italic; }}
+  span.chapter-link {{ font-size: 1.15rem; font-weight: 600; color: #59636e; }}
   code {{ background: #f6f8fa; padding: 0 0.2em; border-radius: 4px; }}
 </style>
 </head>
@@ -132,12 +140,35 @@ def environment(values: Mapping[str, str | None]):
         apply(saved)
 
 
+def select_chapters(notebooks: list[Path], only) -> list[Path]:
+    """The chapters of ``notebooks`` that ``only`` names, by number ("05") or by file name with
+    or without ".ipynb"; all of them when ``only`` is None or empty.
+
+    >>> [p.name for p in select_chapters(chapters("notebooks/solutions"), ["5", "02_bernoulli_mask"])]
+    ['02_bernoulli_mask.ipynb', '05_with_without_dropout.ipynb']
+    """
+    if not only:
+        return list(notebooks)
+    keys = {}
+    for path in notebooks:
+        for key in (path.name, path.stem, path.name[:2], str(int(path.name[:2]))):
+            keys[key] = path
+    unknown = [str(name) for name in only if str(name) not in keys]
+    if unknown:
+        raise ValueError(f"only= names no chapter: {', '.join(map(repr, unknown))}; "
+                         f"allowed: a number from {notebooks[0].name[:2]} to "
+                         f"{notebooks[-1].name[:2]} or a file name such as {notebooks[0].name}")
+    chosen = {keys[str(name)] for name in only}
+    return [path for path in notebooks if path in chosen]
+
+
 def build_course(
     src: str | Path,
     out: str | Path,
     *,
     fast: bool = False,
     timeout: int = 1800,
+    only=None,
     log=print,
 ) -> list[tuple[Path, float]]:
     """Execute each chapter in ``src`` and write ``out/NAME.ipynb``, ``out/NAME.html`` and an
@@ -146,15 +177,21 @@ def build_course(
     Full mode unless ``fast``. Progress bars are turned off (they render as dead widgets in
     static HTML). Returns ``[(html_path, seconds), ...]`` and logs one line per chapter.
     A chapter that raises stops the build with its name in the error.
+
+    ``only`` (chapter numbers or names) rebuilds just those chapters, after an edit: the index
+    still lists every chapter, links the pages already in ``out``, and names the others as
+    not built.
     """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
-    notebooks = chapters(src)
+    every = chapters(src)
+    notebooks = select_chapters(every, only)
     # Read every chapter before running any: an unreadable one fails in a second, not after
     # the chapters before it have run for minutes.
+    infos = [chapter_info(path) for path in every]
     books = [read_notebook(path) for path in notebooks]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -182,8 +219,9 @@ def build_course(
             log(f"[{i}/{len(notebooks)}] {path.name}: {seconds:.1f} s -> {html_path}")
     index = out / "index.html"
     ran = {p.name: s for p, (_, s) in zip(notebooks, results, strict=True)}
-    index.write_text(render_index([chapter_info(p) for p in notebooks], ran, mode=mode,
-                                  colab=_colab_links(notebooks)), encoding="utf-8")
+    built = {p.name for p in every if (out / (p.stem + ".html")).is_file()}
+    index.write_text(render_index(infos, ran, mode=mode, colab=_colab_links(every),
+                                  built=built), encoding="utf-8")
     total = sum(s for _, s in results)
     log(f"done: {len(results)} chapter(s) in {total:.1f} s; open {index}")
     return results

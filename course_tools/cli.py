@@ -34,6 +34,7 @@ COMMANDS = {
             _argument("--out", default="build", help="output folder (default: build)"),
             FAST,
             _argument("--timeout", type=int, default=1800, help="seconds allowed per cell"),
+            _argument("--only", nargs="+", metavar="CHAPTER", help="rebuild only these chapters (numbers such as 05, or file names); the index still lists every chapter and links the pages already in OUT"),
         ],
     ),
     "student": (
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "course":
             from .build import build_course
 
-            build_course(args.src, args.out, fast=args.fast, timeout=args.timeout)
+            build_course(args.src, args.out, fast=args.fast, timeout=args.timeout,
+                         only=args.only)
         elif args.command == "student":
             from .student import write_student_versions
 

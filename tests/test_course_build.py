@@ -53,13 +53,27 @@ def test_course_command_executes_and_renders_with_figures(tmp_path):
 def test_course_command_names_the_failing_chapter(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
-    write_chapter(src, "01_broken.ipynb", new_code_cell("1 / 0"))
+    write_chapter(src, "01_broken.ipynb", new_markdown_cell("# 01 · Broken"), new_code_cell("1 / 0"))
     result = subprocess.run(
         [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(tmp_path / "b")],
         capture_output=True, text=True,
     )
     assert result.returncode == 1
     assert "01_broken.ipynb failed" in result.stderr and "ZeroDivisionError" in result.stderr
+
+
+def test_a_chapter_without_its_title_stops_the_build_before_anything_runs(tmp_path):
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    write_chapter(src, "01_fine.ipynb", new_markdown_cell("# 01 · Fine"),
+                  new_code_cell("import time; time.sleep(60)"))
+    write_chapter(src, "02_untitled.ipynb", new_code_cell("1 + 1"))
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(tmp_path / "b")],
+        capture_output=True, text=True, timeout=50,
+    )
+    assert result.returncode == 1
+    assert "02_untitled.ipynb: the first cell should start with the title" in result.stderr
 
 
 def test_chapters_are_found_in_order(tmp_path):
@@ -78,3 +92,33 @@ def test_cli_help_explains_each_command(capsys):
             build_parser().parse_args([command, "--help"])
         assert exit_.value.code == 0
         assert capsys.readouterr().out.startswith(f"usage: python -m course_utils {command}")
+
+
+def test_only_rebuilds_the_named_chapters_and_the_index_still_lists_all(tmp_path):
+    src = tmp_path / "notebooks"
+    src.mkdir()
+    for number, name in (("01", "one"), ("02", "two"), ("03", "three")):
+        write_chapter(src, f"{number}_{name}.ipynb", new_markdown_cell(
+            f"# {number} · {name.title()}\n\n**What you will learn**\n- a;\n- b;\n- c.\n\n"
+            "**Time:** about 5 minutes."), new_code_cell(f"print('ran {name}')"))
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "03_three.html").write_text("from an earlier build")
+    result = subprocess.run(
+        [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(out), "--fast",
+         "--only", "2"], capture_output=True, text=True, check=True)
+    assert "[1/1] 02_two.ipynb" in result.stdout and "01_one" not in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "02_two.html", "02_two.ipynb", "03_three.html", "index.html"]
+    assert (out / "03_three.html").read_text() == "from an earlier build"
+    index = (out / "index.html").read_text()
+    assert '<span class="chapter-link">01 · One</span> <span class="unbuilt">' in index
+    assert '<a class="chapter-link" href="02_two.html">02 · Two</a>' in index
+    assert '<a class="chapter-link" href="03_three.html">03 · Three</a>' in index
+
+    wrong = subprocess.run(
+        [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(out),
+         "--only", "4", "two.ipynb"], capture_output=True, text=True)
+    assert wrong.returncode != 0
+    assert ("only= names no chapter: '4', 'two.ipynb'; allowed: a number from 01 to 03 "
+            "or a file name such as 01_one.ipynb") in wrong.stderr
