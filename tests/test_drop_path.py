@@ -231,6 +231,239 @@ def no_validation(X, p, mode="row", training=True):
     return X * keep if p == 1 else X * keep / (1 - p)
 
 
+def _scaled(X, keep, p):
+    return X * keep if p == 1 else X * keep / (1 - p)
+
+
+def batch_keep_probability(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    coin = _coins(X, mode)
+    keep = (coin < p if mode == "batch" else coin >= p).to(X.dtype)  # batch mode flipped
+    return _scaled(X, keep, p)
+
+
+def batch_bernoulli_of_p(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    if mode == "batch":
+        keep = torch.bernoulli(torch.tensor(p, device=X.device)).to(X.dtype)
+    else:
+        keep = (_coins(X, mode) >= p).to(X.dtype)
+    return _scaled(X, keep, p)
+
+
+def batch_half_coin(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    coin = torch.rand((), device=X.device) >= 0.5 if mode == "batch" else _coins(X, mode) >= p
+    return _scaled(X, coin.to(X.dtype), p)
+
+
+def fixed_count(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    if mode == "batch":
+        return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+    keep = torch.ones(X.shape[0], device=X.device, dtype=X.dtype)
+    keep[torch.randperm(X.shape[0], device=X.device)[:int(p * X.shape[0])]] = 0
+    return _scaled(X, keep.view(-1, *[1] * (X.dim() - 1)), p)
+
+
+def fixed_count_rounded(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    if mode == "batch":
+        return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+    order = torch.rand(X.shape[0], device=X.device).argsort()
+    keep = (order >= round(p * X.shape[0])).to(X.dtype)
+    return _scaled(X, keep.view(-1, *[1] * (X.dim() - 1)), p)
+
+
+def quantile_threshold(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    if mode == "batch":
+        return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+    r = torch.rand(X.shape[0], device=X.device)
+    keep = (r >= r.quantile(p)).to(X.dtype)  # exactly a fraction p, "to be precise"
+    return _scaled(X, keep.view(-1, *[1] * (X.dim() - 1)), p)
+
+
+def detached_at_p_zero(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X.detach() if p == 0 else X
+    return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+
+
+def detached_in_eval(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training:
+        return X.detach().clone()
+    if p == 0:
+        return X
+    return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+
+
+def no_grad_in_eval(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        with torch.no_grad():
+            return X * 1
+    return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+
+
+def in_place_at_high_p(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = (_coins(X, mode) >= p).to(X.dtype)
+    return X.mul_(keep / (1 - p)) if 0.7 < p < 1 else _scaled(X, keep, p)
+
+
+def in_place_in_batch_mode(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = (_coins(X, mode) >= p).to(X.dtype)
+    return X.mul_(keep / (1 - p)) if mode == "batch" and p < 1 else _scaled(X, keep, p)
+
+
+def in_place_scaled_at_p_zero(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training:
+        return X
+    keep = (_coins(X, mode) >= p).to(X.dtype)
+    return X.mul_(keep / (1 - p)) if p == 0 else _scaled(X, keep, p)
+
+
+CACHE = {}
+
+
+def cached_mask(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    key = (X.shape, X.device, X.dtype, mode, p)
+    if key not in CACHE:
+        CACHE[key] = (_coins(X, mode) >= p).to(X.dtype)
+    return _scaled(X, CACHE[key], p)
+
+
+def seeded_inside(X, p, mode="row", training=True):
+    torch.manual_seed(0)
+    return right(X, p, mode, training)
+
+
+def own_seeded_generator(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    g = torch.Generator(device=X.device if X.device.type != "meta" else "cpu").manual_seed(7)
+    shape = (X.shape[0] if mode == "row" else 1,) + (1,) * (X.dim() - 1)
+    keep = (torch.rand(shape, generator=g).to(X.device) >= p).to(X.dtype)
+    return _scaled(X, keep, p)
+
+
+def residual_at_p_one(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    if p == 1:
+        return X  # "the block is skipped, so the input goes through"
+    return _scaled(X, (_coins(X, mode) >= p).to(X.dtype), p)
+
+
+def passes_dropped_through(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = _coins(X, mode) >= p
+    return torch.where(keep, X / (1 - p) if p < 1 else X, X)
+
+
+def nan_at_p_one(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    return X * (_coins(X, mode) >= p).to(X.dtype) / (1 - p) if p < 1 else X * 0 / (1 - p + 0.0) * float("nan")
+
+
+def divide_by_zero_at_p_one(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = (_coins(X, mode) >= p).to(X.dtype)
+    return X * keep / torch.tensor(1 - p, device=X.device, dtype=X.dtype)
+
+
+def batch_mode_unscaled(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = (_coins(X, mode) >= p).to(X.dtype)
+    return X * keep if mode == "batch" else _scaled(X, keep, p)
+
+
+def with_bernoulli(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training:
+        return X
+    shape = (X.shape[0] if mode == "row" else 1,) + (1,) * (X.dim() - 1)
+    keep = torch.bernoulli(torch.full(shape, 1 - p, device=X.device)).to(X.dtype)
+    return X * keep / (1 - p) if p < 1 else X * keep
+
+
+def with_where(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    keep = _coins(X, mode) >= p
+    return torch.where(keep, X / (1 - p) if p < 1 else X, torch.zeros_like(X))
+
+
+GENERATOR = torch.Generator().manual_seed(5)
+
+
+def on_own_generator(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    shape = (X.shape[0] if mode == "row" else 1,) + (1,) * (X.dim() - 1)
+    keep = (torch.rand(shape, generator=GENERATOR).to(X.device) >= p).to(X.dtype)
+    return _scaled(X, keep, p)
+
+
+def with_einsum(X, p, mode="row", training=True):
+    _validate(p, mode)
+    if not training or p == 0:
+        return X
+    n = X.shape[0] if mode == "row" else 1
+    keep = (torch.rand(n, device=X.device) >= p).to(X.dtype).expand(X.shape[0])
+    out = torch.einsum("b,b...->b...", keep, X)
+    return out / (1 - p) if p < 1 else out
+
+
+RIGHT = [drop_path, right, with_bernoulli, with_where, on_own_generator, with_einsum,
+         lambda X, p, mode="row", training=True: stochastic_depth(X, p, mode, training)]
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_right_answers_pass_under_other_seeds(seed, capsys, monkeypatch):
+    from course_utils.checks import battery
+    monkeypatch.setattr(battery, "SEED", seed)
+    for fn in RIGHT:
+        failed, out = run_checker(fn, capsys)
+        assert failed == [], out
+
+
 def test_the_checker_passes_the_reference_and_torchvision(capsys):
     for fn in (drop_path, right,
                lambda X, p, mode="row", training=True: stochastic_depth(X, p, mode, training)):
@@ -239,20 +472,59 @@ def test_the_checker_passes_the_reference_and_torchvision(capsys):
         assert f"All {len(c.CHECKS)} checks passed." in out
 
 
-@pytest.mark.parametrize("fn, first_check, hint_words", [
-    (no_rescaling, "kept examples are scaled by 1/(1-p)", "unscaled"),
+SHAPE_C = "returns a tensor of X's shape"
+FRESH = "draws a new mask on every call"
+BATCH = "mode='batch': one coin for the whole batch, dropped with probability p"
+SMALL = "drops each example on its own coin in small batches too"
+P_ONE = "p=1 drops everything, without NaN"
+VALUES = "kept examples are scaled by 1/(1-p), in both modes"
+GRAD = "leaves X unchanged and passes gradients as mask/(1-p), at p=0 and in eval too"
+FRACTION = "drops a fraction p of the examples (p=0.2 and p=0.8)"
+WRONG = [
+    (no_rescaling, VALUES, "unscaled"),
     (one_coin_for_the_batch, "mode='row': every example has its own coin",
      "one decision for the whole batch"),
     (active_in_eval, "is the identity with training=False", "active in eval"),
     (p_as_keep_probability, "p=0 returns X unchanged", "not the keep probability"),
     (element_wise, "keeps or drops each example whole", "one by one, like dropout"),
     (mask_on_the_cpu, "builds its mask on X's device", "device=X.device"),
-    (in_place, "leaves X unchanged and passes gradients as mask/(1-p)", "wrote into X"),
+    (in_place, GRAD, "wrote into X"),
     (no_validation, "rejects p outside [0, 1] and an unknown mode with ValueError",
      "raise ValueError"),
-    (mask_for_4d_only, "returns a tensor of X's shape", "fits only 4-D inputs"),
-], ids=lambda v: getattr(v, "__name__", None))
+    (mask_for_4d_only, SHAPE_C, "fits only 4-D inputs"),
+    # batch mode's rate, measured at p = 0.2 and 0.8
+    (batch_keep_probability, BATCH, "keep probability"),
+    (batch_bernoulli_of_p, BATCH, "keep probability"),
+    (batch_half_coin, BATCH, "one uniform number per call"),
+    # a fixed count per batch: right on 20,000 rows, wrong on 8
+    (fixed_count, SMALL, "not a fixed count"),
+    (fixed_count_rounded, SMALL, "not a fixed count"),
+    (quantile_threshold, SMALL, "not a fixed count"),
+    # the gradient where drop path is the identity
+    (detached_at_p_zero, GRAD, "with p=0 return X itself"),
+    (detached_in_eval, GRAD, "with training=False return X itself"),
+    (no_grad_in_eval, GRAD, "torch.no_grad()"),
+    # writes into X at a rate or mode the old check never tried
+    (in_place_at_high_p, GRAD, "wrote into X"),
+    (in_place_in_batch_mode, GRAD, "wrote into X"),
+    (in_place_scaled_at_p_zero, GRAD, "in place"),
+    # the same mask on every call
+    (cached_mask, FRESH, "keep a mask from an earlier call"),
+    (seeded_inside, FRESH, "torch.manual_seed"),
+    (own_seeded_generator, FRESH, "seeded generator"),
+    # p = 1
+    (residual_at_p_one, P_ONE, "the residual"),
+    (passes_dropped_through, "keeps or drops each example whole", "not passed through"),
+    (nan_at_p_one, P_ONE, "0/0"),
+    (divide_by_zero_at_p_one, P_ONE, "0/0"),
+    # batch mode's scale
+    (batch_mode_unscaled, VALUES, "scale the kept batch"),
+]
+
+
+@pytest.mark.parametrize("fn, first_check, hint_words", WRONG, ids=[w[0].__name__ for w in WRONG])
 def test_each_mistake_is_caught_and_the_first_hint_names_it(fn, first_check, hint_words, capsys):
+    CACHE.clear()
     failed, out = run_checker(fn, capsys)
     assert failed and failed[0] == first_check, out
     assert hint_words in first_hint(out), out

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from checklist_runs import failed_checks, first_hint
 from torch import nn
 
 from course_utils import DropConnectLinear, check_dropconnect, dropout_layer
@@ -147,24 +148,24 @@ PER_EXAMPLE = functools.partial(DropConnectLinear, per_example=True)
 
 def test_reference_passes_the_checker(capsys):
     result = check_dropconnect(DropConnectLinear)
-    assert all(r.passed for r in result) and len(result) == 12
-    assert "All 12 checks passed." in capsys.readouterr().out
+    assert all(r.passed for r in result) and len(result) == len(c.CHECKS)
+    assert "All 13 checks passed." in capsys.readouterr().out
 
 
 def test_per_example_reference_passes_in_per_example_mode(capsys):
     result = check_dropconnect(PER_EXAMPLE, mode="per-example")
-    assert all(r.passed for r in result) and len(result) == 12
+    assert all(r.passed for r in result) and len(result) == len(c.CHECKS)
     assert "one mask per example, a coin per weight" in capsys.readouterr().out
 
 
 def test_each_mode_rejects_the_other_ones_masks(capsys):
     # Per-batch mode: one mask shared by the batch, so a per-example layer fails there (and its
     # summed gradient has few exact zeros). Per-example mode: the masks must differ.
-    with pytest.raises(AssertionError, match="2 of 12 checks failed: weight.grad exists.*"
+    with pytest.raises(AssertionError, match="2 of 13 checks failed: weight.grad exists.*"
                                              "one mask per batch"):
         check_dropconnect(PER_EXAMPLE)
     assert "shared by the batch" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match="1 of 12 checks failed: one mask per example"):
+    with pytest.raises(AssertionError, match="1 of 13 checks failed: one mask per example"):
         check_dropconnect(DropConnectLinear, mode="per-example")
     assert "separate (out, in) mask for every example" in capsys.readouterr().out
 
@@ -192,7 +193,8 @@ class _Base(nn.Linear):
         self.p = p
 
     def mask(self):
-        return (torch.rand_like(self.weight) >= self.p).to(self.weight.dtype)
+        keep = torch.rand(self.weight.shape, device=self.weight.device) >= self.p
+        return keep.to(self.weight.dtype)
 
 
 class InPlace(_Base):
@@ -324,6 +326,50 @@ def test_per_example_mode_catches_masks_that_are_not_independent(bad, hint, caps
     assert hint in capsys.readouterr().out
 
 
+class _Masked(_Base):
+    """Right but for the mask, which ``draw`` makes."""
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return F.linear(x, self.weight, self.bias)
+        w = self.weight * self.draw() / (1 - self.p) if self.p < 1 else self.weight * 0
+        return F.linear(x, w, self.bias)
+
+
+class RandLikeMask(_Masked):
+    def draw(self):
+        return (torch.rand_like(self.weight) >= self.p).to(self.weight.dtype)
+
+
+class RandLikeGreater(_Masked):
+    def draw(self):
+        return (torch.rand_like(self.weight) > self.p).type_as(self.weight)
+
+
+class BernoulliInDtype(_Masked):
+    def draw(self):
+        return torch.bernoulli(torch.full_like(self.weight, 1 - self.p))
+
+
+class Float32Mask(_Masked):
+    def draw(self):
+        return (torch.rand(self.weight.shape, device=self.weight.device) >= self.p).float()
+
+
+@pytest.mark.parametrize("bad, first, hint", [
+    (RandLikeMask, "drops a fraction p of the weights in bfloat16 and float16 too", "rand_like"),
+    (RandLikeGreater, "drops a fraction p of the weights in bfloat16 and float16 too", "rand_like"),
+    (BernoulliInDtype, "drops a fraction p of the weights in bfloat16 and float16 too",
+     "keep probability 1 - p stored in it"),
+    (Float32Mask, "keeps the weight's dtype (float64, bfloat16, float16) and device",
+     ".to(self.weight.dtype)"),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_half_precision_mistakes_get_their_own_first_hint(bad, first, hint, capsys):
+    failed, out = failed_checks(check_dropconnect, bad, c.CHECKS, capsys)
+    assert failed and failed[0] == first, out
+    assert hint in first_hint(out), out
+
+
 class WrongSignature(_Base):
     def __init__(self, p, in_features, out_features):
         super().__init__(in_features, out_features, p)
@@ -399,7 +445,7 @@ def test_checker_hints_name_the_mistake(capsys):
         Unscaled: "divide the masked weight by (1 - p)",
         InputDropout: "dropout on the input",
         InPlace: "in place",
-        CpuMask: "torch.rand_like(self.weight)",
+        CpuMask: "device=self.weight.device",
     }
     for bad, hint in expectations.items():
         with pytest.raises(AssertionError):

@@ -10,8 +10,8 @@ one coin each) comes before its rate and its scale, so the first ✗ names the r
     Checking drop_path(X, p, mode, training):
       ✓ returns a tensor of X's shape
     ...
-    All 15 checks passed.
-    <checklist: 15 of 15 checks passed>
+    All 16 checks passed.
+    <checklist: 16 of 16 checks passed>
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from .trials import (
     expect_value_error,
     other_device,
     positive,
-    require_fresh,
     require_mask_gradient,
     require_unchanged,
     run_on_device,
@@ -62,12 +61,22 @@ class Subject:
         if out.shape != X.shape:
             raise Fail(f"an input of shape {tuple(X.shape)} came back with shape "
                        f"{tuple(out.shape)}", shape_hint(X, out))
+        if out.device.type != "meta" and not torch.isfinite(out).all():  # meta has no values
+            raise Fail(f"with p={p} (mode={mode!r}, training={training}) the output holds NaN "
+                       "or inf", nan_hint(p))
         return out
 
     def kept_rows(self, X: Tensor, p: float, mode: str = "row") -> Tensor:
         """Which examples survived one training call: a bool per example (row)."""
         out = self(X, p, mode=mode).detach()
         return (out != 0).flatten(1).any(dim=1)
+
+
+def nan_hint(p: float) -> str:
+    if p == 1:
+        return "1 - p = 0, so mask * X / (1 - p) is 0/0; return zeros when p == 1"
+    return ("an entry became NaN or inf: look for a division by zero (by p, by 1 - p, by a "
+            "count of kept examples)")
 
 
 def shape_hint(X: Tensor, out: Tensor) -> str:
@@ -134,15 +143,33 @@ def eval_identity(s: Subject) -> None:
 
 
 def p_one(s: Subject) -> None:
-    out = s(positive(SHAPE), 1.0)
-    if torch.isnan(out).any():
-        raise Fail("with p=1 the output contains NaN",
-                   "1 - p = 0, so mask * X / (1 - p) is 0/0; return zeros when p == 1")
-    if (out != 0).any():
-        hint = ("p=1 kept every example: p is the DROP probability, not the keep probability"
-                if (out != 0).all() else "p=1 drops every example; keep one only where rand >= p")
-        raise Fail(f"with p=1, {(out != 0).float().mean().item():.0%} of the outputs are nonzero",
-                   hint)
+    X = positive(SHAPE)
+    for mode in ("row", "batch"):
+        out = s(X.clone(), 1.0, mode=mode).detach()
+        if (out == 0).all():
+            continue
+        if torch.equal(out, X):
+            hint = ("p=1 returned X: at p=1 every example is dropped, so drop path returns "
+                    "zeros; the residual (x + drop_path(block(x))) belongs in the block, and "
+                    "p == 1 is no reason to skip the mask")
+        else:
+            hint = ("at p=1 every example is dropped: every output is 0; a dropped example "
+                    "must come out as zeros, not pass through")
+        raise Fail(f"with p=1 and mode={mode!r}, {(out != 0).double().mean().item():.0%} of "
+                   "the outputs are nonzero", hint)
+
+
+def fresh(s: Subject) -> None:
+    hint = ("draw a new mask on every call: don't call torch.manual_seed (or make a seeded "
+            "generator) inside the function, and don't keep a mask from an earlier call")
+    # 20 calls: a mask of few coins (one per batch) repeats by chance, 20 times in a row it
+    # does so once in 500,000 calls.
+    for mode, rows in (("row", 1024), ("batch", PROBE_ROWS)):
+        X = _rows(rows)
+        first = s(X.clone(), 0.5, mode=mode).detach()
+        if all(torch.equal(first, s(X.clone(), 0.5, mode=mode).detach()) for _ in range(19)):
+            raise Fail(f"with mode={mode!r}, 20 calls with the same input gave the same output",
+                       hint)
 
 
 def whole_examples(s: Subject) -> None:
@@ -154,6 +181,12 @@ def whole_examples(s: Subject) -> None:
                    "you dropped entries one by one, like dropout; drop path keeps or drops a "
                    "whole example: draw one number per example, "
                    "torch.rand((X.shape[0],) + (1,) * (X.dim() - 1), device=X.device)")
+    # One coin for the whole batch keeps all 256 half the time: give it 20 calls.
+    calls = (s(positive((256, 3)), 0.5).detach() for _ in range(19))
+    if not (zeros == 1).any() and not any((out == 0).all(dim=1).any() for out in calls):
+        raise Fail(f"with p=0.5, none of {len(zeros)} examples came out as zeros in 20 calls",
+                   "a dropped example is multiplied by 0 (X * mask with a 0/1 mask), not passed "
+                   "through or left as X")
 
 
 def own_coin(s: Subject) -> None:
@@ -167,19 +200,47 @@ def own_coin(s: Subject) -> None:
 
 
 def batch_mode(s: Subject) -> None:
-    calls, p = 400, 0.5
-    dropped = 0
-    for _ in range(calls):
-        kept = s.kept_rows(_rows(64), p, mode="batch")
-        if kept.any() and not kept.all():
-            raise Fail(f"with mode='batch', {int(kept.sum())} of 64 examples were kept in one call",
-                       "mode='batch' draws ONE coin for the whole batch: a mask of shape "
-                       "(1, 1, ..., 1)")
-        dropped += not kept.any()
-    frac, tol = dropped / calls, sigma_band(p, calls)
+    calls = 400
+    for p in (0.2, 0.8):
+        dropped = 0
+        for _ in range(calls):
+            kept = s.kept_rows(_rows(PROBE_ROWS), p, mode="batch")
+            if kept.any() and not kept.all():
+                raise Fail(f"with mode='batch', {int(kept.sum())} of {PROBE_ROWS} examples were "
+                           "kept in one call",
+                           "mode='batch' draws ONE coin for the whole batch: a mask of shape "
+                           "(1,) * X.dim()")
+            dropped += not kept.any()
+        frac, tol = dropped / calls, sigma_band(p, calls)
+        if close(frac, p, tol):
+            continue
+        if close(frac, 1 - p, tol):
+            hint = ("p used as the keep probability: drop the batch when the one number "
+                    "torch.rand(()) < p, keep it where it is >= p")
+        else:
+            hint = "draw one uniform number per call, torch.rand(()), and keep the batch where it >= p"
+        raise Fail(f"with mode='batch' and p={p}, {frac:.2f} of {calls} calls dropped the batch "
+                   f"(expected {p} ± {tol:.2f})", hint)
+
+
+def small_batches(s: Subject) -> None:
+    # A fixed number of examples per call (int(p * B), a randperm) looks right on 20,000 rows;
+    # on 8 rows the count must vary call to call like a binomial: variance B·p·(1-p) = 2.
+    calls, rows, p = 400, PROBE_ROWS, 0.5
+    counts = torch.tensor([float((~s.kept_rows(_rows(rows), p)).sum()) for _ in range(calls)])
+    var = counts.var().item()
+    if var < 1.0:  # a right answer: 2 ± 0.14 over 400 calls
+        raise Fail(f"with p={p} on batches of {rows}, the number dropped per call hardly varies "
+                   f"(variance {var:.2f}, expected {rows * p * (1 - p):.1f}; always "
+                   f"{counts.median().item():.0f} of {rows}?)",
+                   "every example needs its own coin: torch.rand((X.shape[0],) + (1,) * "
+                   "(X.dim() - 1)) >= p, not a fixed count such as int(p * X.shape[0])")
+    frac = counts.mean().item() / rows
+    tol = sigma_band(p, calls * rows)
     if not close(frac, p, tol):
-        raise Fail(f"with mode='batch' and p={p}, {frac:.2f} of {calls} calls dropped the batch",
-                   "drop the whole batch with probability p")
+        raise Fail(f"with p={p} on batches of {rows}, {frac:.3f} of the examples were dropped "
+                   f"(expected {p} ± {tol:.3f})",
+                   "keep each example where its own uniform number >= p, in any batch size")
 
 
 def drop_fraction(s: Subject) -> None:
@@ -191,6 +252,9 @@ def drop_fraction(s: Subject) -> None:
         if close(frac, 1 - p, tol):
             hint = ("p used as the keep probability: p is the DROP probability, keep an example "
                     "where rand >= p")
+        elif frac == 0:
+            hint = ("no example came out as zeros: a dropped example is multiplied by 0 (X * "
+                    "mask), not passed through")
         else:
             hint = "compare one uniform number per example with p: torch.rand(...) >= p"
         raise Fail(f"with p={p}, {frac:.3f} of the examples were dropped (expected {p} ± {tol:.3f})",
@@ -206,7 +270,14 @@ def values(s: Subject) -> None:
         raise Fail("with p=0.3 every example was dropped", "keep an example where rand >= p")
     got, x = out[kept], X[kept]
     if torch.allclose(got, x / (1 - p), rtol=1e-5):
-        return
+        for _ in range(40):  # batch mode: keep calling until one call keeps the batch
+            out = s(X[:8].clone(), p, mode="batch").detach().to(torch.float64)
+            if (out != 0).any():
+                if torch.allclose(out, X[:8] / (1 - p), rtol=1e-5):
+                    return
+                raise Fail(f"with mode='batch' and p={p}, a kept batch is not X/(1-p)",
+                           "scale the kept batch by 1/(1-p) too, as in mode='row'")
+        return  # 40 dropped batches in a row: the rate check reports it
     for expected, hint in [
         (x, "kept examples come out unscaled: divide them by (1 - p), or the block's output "
             "shrinks by (1 - p) on average"),
@@ -234,21 +305,29 @@ def mean(s: Subject) -> None:
                               "the mean", 5 * tol / X0))
 
 
-def fresh(s: Subject) -> None:
-    X = _rows(1024)
-    require_fresh(s(X.clone(), 0.5), s(X.clone(), 0.5),
-                  "two calls with the same input dropped the same examples",
-                  "draw a new mask on every call; don't seed inside the function or store a mask")
-
-
 def untouched_and_differentiable(s: Subject) -> None:
-    require_unchanged(lambda X: s(X, 0.5), positive(SHAPE),
-                      "you wrote into X (X *= mask or .mul_()); return X * mask / (1 - p)")
-    require_mask_gradient(
-        lambda X: s(X, 0.3), positive(SHAPE, torch.float64), 0.3,
-        detail="the gradient is not mask/(1-p)",
-        detached_hint="don't use .detach(), .data or torch.no_grad() on the way",
-        hint="compute the output as X * mask / (1 - p) with the mask as a constant")
+    wrote = "you wrote into X (X *= mask or .mul_()); return X * mask / (1 - p)"
+    for p, mode, training in ((0.5, "row", True), (0.2, "row", True), (0.8, "batch", True),
+                              (0.0, "row", True), (0.5, "row", False)):
+        require_unchanged(partial(s, p=p, mode=mode, training=training), positive(SHAPE),
+                          wrote)
+    for mode in ("row", "batch"):
+        require_mask_gradient(
+            partial(s, p=0.3, mode=mode), positive(SHAPE, torch.float64), 0.3,
+            detail=f"with mode={mode!r}, the gradient is not mask/(1-p)",
+            detached_hint="don't use .detach(), .data or torch.no_grad() on the way",
+            hint="compute the output as X * mask / (1 - p) with the mask as a constant")
+    for p, training, when in ((0.0, True, "p=0"), (0.5, False, "training=False")):
+        X = positive(SHAPE, torch.float64).requires_grad_()
+        out = s(X, p, training=training)
+        if not out.requires_grad:
+            raise Fail(f"with {when} the output is not connected to X in the autograd graph",
+                       f"with {when} return X itself (or X * 1), not X.detach(), X.data or "
+                       "a copy made under torch.no_grad()")
+        out.sum().backward()
+        if X.grad is None or not torch.equal(X.grad, torch.ones_like(X)):
+            raise Fail(f"with {when} the gradient is not 1 everywhere",
+                       f"with {when} drop path is the identity, and so is its gradient")
 
 
 def rejects_bad_arguments(s: Subject) -> None:
@@ -282,15 +361,17 @@ CHECKS: list[tuple[str, Callable[[Subject], None]]] = [
     ("builds its mask on X's device", device),
     ("p=0 returns X unchanged", p_zero),
     ("is the identity with training=False", eval_identity),
-    ("p=1 drops everything, without NaN", p_one),
+    ("draws a new mask on every call", fresh),
     ("keeps or drops each example whole", whole_examples),
     ("mode='row': every example has its own coin", own_coin),
-    ("mode='batch': one coin for the whole batch", batch_mode),
+    ("mode='batch': one coin for the whole batch, dropped with probability p", batch_mode),
     ("drops a fraction p of the examples (p=0.2 and p=0.8)", drop_fraction),
-    ("kept examples are scaled by 1/(1-p)", values),
+    ("drops each example on its own coin in small batches too", small_batches),
+    ("p=1 drops everything, without NaN", p_one),
+    ("kept examples are scaled by 1/(1-p), in both modes", values),
     ("keeps the mean: E[drop_path(x)] = x", mean),
-    ("draws a new mask on every call", fresh),
-    ("leaves X unchanged and passes gradients as mask/(1-p)", untouched_and_differentiable),
+    ("leaves X unchanged and passes gradients as mask/(1-p), at p=0 and in eval too",
+     untouched_and_differentiable),
     ("rejects p outside [0, 1] and an unknown mode with ValueError", rejects_bad_arguments),
 ]
 

@@ -1,4 +1,4 @@
-"""``check_dropconnect``: the 12 checks of a student's DropConnect layer class.
+"""``check_dropconnect``: the 13 checks of a student's DropConnect layer class.
 
 Each check is a function of the :class:`Target` under test (the class, its name and the mask
 mode asked for) that returns when its property holds and raises ``Fail`` with a hint when it
@@ -25,9 +25,17 @@ from .battery import (
     run_battery,
 )
 from .stats import agreement, close, hint_for_ratio, pair_agreement, sigma_band
-from .trials import expect_value_error, other_device, positive, require_fresh, run_on_device
+from .trials import (
+    expect_value_error,
+    other_device,
+    positive,
+    require_dtype_kept,
+    require_fresh,
+    run_on_device,
+)
 
 MODES = ("per-batch", "per-example")
+SAFE_MASK = "torch.rand(self.weight.shape, device=self.weight.device) >= p"
 N_IN, N_OUT, P_MOMENTS, PASSES = 50, 20, 0.3, 4000  # the mean and variance checks' layer
 
 
@@ -152,7 +160,7 @@ def grad_zeros(t: Target) -> None:
     elif frac > 0.9:
         hint = "almost every gradient is zero: is the mask keeping anything?"
     else:
-        hint = "drop each weight independently: mask = torch.rand_like(self.weight) > p"
+        hint = f"drop each weight independently: mask = {SAFE_MASK}"
     raise Fail(f"with p={p}, {frac:.3f} of weight.grad is exactly zero (expected {p} ± {tol:.3f})", hint)
 
 
@@ -327,23 +335,43 @@ def p_zero(t: Target) -> None:
 
 
 def dtype_device(t: Target) -> None:
-    layer = t.build(16, 8, 0.5).to(torch.float64)
-    out = t.output(layer, positive((4, 16), torch.float64))
-    if out.dtype != torch.float64:
-        raise Fail(
-            f"a float64 layer gave {out.dtype} outputs",
-            "build the mask like the weight: torch.rand_like(self.weight) > p, then "
-            ".to(self.weight.dtype)",
-        )
+    for dt in (torch.float64, torch.bfloat16, torch.float16):
+        layer = t.build(16, 8, 0.5).to(dt)
+        require_dtype_kept(lambda dt=dt, layer=layer: t.output(layer, positive((4, 16), dt)),
+                           dt, f"a {dt} layer", f"build the mask like the weight: {SAFE_MASK}, "
+                           "then .to(self.weight.dtype)")
     where = other_device()
     out = run_on_device(
         lambda: t.output(t.build(16, 8, 0.5).to(where), torch.empty(4, 16, device=where)),
         where, "layer",
-        "torch.rand(shape) builds the mask on the CPU; use torch.rand_like(self.weight)",
+        f"torch.rand(shape) builds the mask on the CPU; pass the weight's device: {SAFE_MASK}",
     )
     if out.device != where:
         raise Fail(f"a {where.type} layer gave outputs on {out.device}",
                    "build the mask on self.weight.device")
+
+
+def half_precision_rate(t: Target) -> None:
+    # Uniform numbers drawn in the weight's own dtype (torch.rand_like(self.weight)) snap the
+    # rate in half precision (see check_dropout_layer). An identity input reads the masked
+    # weight back: out[b, o] = W'[o, b] with W all ones. 64 calls of 65,536 coins: 4 million.
+    # Few inputs: a per-example mask holds batch x out x in coins, and the batch is n_in.
+    n_in, n_out, calls = 8, 8192, 64
+    x = torch.eye(n_in)
+    for dt in (torch.bfloat16, torch.float16):
+        for p in (0.9, 0.001):
+            layer = t.build(n_in, n_out, p, torch.ones(n_out, n_in)).to(dt)
+            with torch.no_grad():
+                dropped = sum(int((t.output(layer, x.to(dt)) == 0).sum()) for _ in range(calls))
+            n = calls * n_in * n_out
+            frac, tol = dropped / n, sigma_band(p, n)
+            if not close(frac, p, tol):
+                raise Fail(
+                    f"a {dt} layer with p={p} dropped {frac:.4f} of its weights (expected "
+                    f"{p} ± {tol:.4f})",
+                    f"{dt} numbers are coarse, so uniform numbers drawn in the weight's dtype "
+                    "(torch.rand_like(self.weight)), or a keep probability 1 - p stored in it, "
+                    f"snap the rate: draw in float32, {SAFE_MASK}, then .to(self.weight.dtype)")
 
 
 def rejects_bad_p(t: Target) -> None:
@@ -375,7 +403,8 @@ def checks(per_example: bool) -> list[tuple[str, Callable[[Target], None]]]:
          "one mask per batch, a coin per weight", mask_structure),
         ("eval mode is deterministic and equals nn.Linear", eval_mode),
         ("p=0 is plain nn.Linear", p_zero),
-        ("keeps the weight's dtype and device", dtype_device),
+        ("keeps the weight's dtype (float64, bfloat16, float16) and device", dtype_device),
+        ("drops a fraction p of the weights in bfloat16 and float16 too", half_precision_rate),
         ("rejects p outside [0, 1] with ValueError", rejects_bad_p),
     ]
 
@@ -424,8 +453,8 @@ def check_dropconnect(cls: Callable[..., nn.Module], *, mode: str = "per-batch")
     Checking DropConnectLinear(in_features, out_features, p):
       ✓ has nn.Linear's parameters: weight (out, in), bias (out,)
     ...
-    All 12 checks passed.
-    <checklist: 12 of 12 checks passed>
+    All 13 checks passed.
+    <checklist: 13 of 13 checks passed>
     """
     __tracebackhide__ = True  # pytest: report the student's line, not the checker's
     require_callable("check_dropconnect", cls, "DropConnectLinear(in_features, out_features, p)",

@@ -43,6 +43,21 @@ def run_on_device(run: Callable[[], Tensor], where: torch.device, what: str, hin
         raise
 
 
+def require_dtype_kept(run: Callable[[], Tensor], dtype: torch.dtype, what: str,
+                       fix: str) -> None:
+    """Fail unless ``run()``, given inputs of ``dtype``, returns a tensor of ``dtype``. A dtype
+    clash raised on the way (a float32 mask meeting bfloat16 data) is the same mistake, so it
+    gets the same ``fix``."""
+    try:
+        out = run()
+    except (RuntimeError, TypeError) as err:
+        if "type" not in str(err).lower():  # "dtype", "scalar type", "Float did not match"
+            raise
+        raise Fail(f"{what} raised {type(err).__name__}: {first_line(err)}", fix) from None
+    if out.dtype != dtype:
+        raise Fail(f"{what} came back as {out.dtype}", f"{fix}; .float() always gives float32")
+
+
 def expect_value_error(
     call: Callable[[float], object],
     *,
