@@ -36,7 +36,11 @@ def pytest_runtest_makereport(item, call):
 def pytest_runtest_logreport(report):
     for key, value in report.user_properties:
         if key == DATA_LINE:
-            _seen.setdefault(PurePosixPath(report.nodeid.split("::")[0]).name, value)
+            # A cell of a notebook run by nbval, or a test run per chapter ("...[01_x.ipynb]").
+            name = report.nodeid.rsplit("[", 1)[-1].rstrip("]")
+            if not name.endswith(".ipynb"):
+                name = PurePosixPath(report.nodeid.split("::")[0]).name
+            _seen.setdefault(name, value)
 
 
 def pytest_terminal_summary(terminalreporter):

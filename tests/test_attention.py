@@ -352,8 +352,8 @@ SCALE = "scales the kept weights by 1/(1-p)"
 FRESH = "with training=True it draws new dropout on every call"
 EVAL = "with training=False it is plain attention, whatever p"
 GRAD = "leaves q, k, v unchanged and passes gradients to all three"
-DTYPE = "keeps the dtype (float64, bfloat16, float16) and the device of its inputs"
-HALF = "drops a fraction p in bfloat16 and float16 too"
+DTYPE = "keeps the dtype (float64, half precision) and the device of its inputs"
+HALF = "drops a fraction p in half precision too"
 P_ONE = "p=1 drops every weight, without NaN"
 SHAPE = "returns one output row per query, with v's features"
 WEIGHTS = "drops attention weights, not outputs"
@@ -418,6 +418,7 @@ WRONG = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")  # k.T, a student's mistake
 @pytest.mark.parametrize("fn, first_check, hint_words", WRONG,
                          ids=[f"{i:02d}-{getattr(w[0], '__name__', '')}" for i, w in enumerate(WRONG)])
 def test_each_mistake_is_caught_and_the_first_hint_names_it(fn, first_check, hint_words, capsys):

@@ -357,11 +357,11 @@ class Float32Mask(_Masked):
 
 
 @pytest.mark.parametrize("bad, first, hint", [
-    (RandLikeMask, "drops a fraction p of the weights in bfloat16 and float16 too", "rand_like"),
-    (RandLikeGreater, "drops a fraction p of the weights in bfloat16 and float16 too", "rand_like"),
-    (BernoulliInDtype, "drops a fraction p of the weights in bfloat16 and float16 too",
+    (RandLikeMask, "drops a fraction p of the weights in half precision too", "rand_like"),
+    (RandLikeGreater, "drops a fraction p of the weights in half precision too", "rand_like"),
+    (BernoulliInDtype, "drops a fraction p of the weights in half precision too",
      "keep probability 1 - p stored in it"),
-    (Float32Mask, "keeps the weight's dtype (float64, bfloat16, float16) and device",
+    (Float32Mask, "keeps the weight's dtype (float64, half precision) and device",
      ".to(self.weight.dtype)"),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_half_precision_mistakes_get_their_own_first_hint(bad, first, hint, capsys):

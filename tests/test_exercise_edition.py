@@ -181,12 +181,19 @@ def printed(outputs):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_the_edition_stops_at_each_exercise_and_its_folded_solution_passes(
-        path, monkeypatch, real_data_env):
+        path, monkeypatch, real_data_env, request):
     """What a student gets: every lesson cell runs; each exercise, unwritten, stops with one
-    line; with the folded solution pasted in, its check passes (no ✗, no error)."""
+    line; with the folded solution pasted in, its check passes (no ✗, no error).
+
+    The run is also `make test`'s run of the chapter itself, on the real data: the lesson
+    cells are the source's (test_the_edition_is_the_student_version_plus_folded_solutions),
+    the folded solutions are its exercise cells, and each check, once the solutions are in,
+    runs as the source has it: hidden tests included, as nbgrader's autograde runs it."""
     from nbclient import NotebookClient
 
     edition = load(ROOT / EXERCISES / path.name)
+    source_checks = {nbgrader(c)["grade_id"]: c for c in load(path).cells
+                     if c.cell_type == "code" and nbgrader(c).get("grade")}
     folded = {hidden_of(c): c for c in edition.cells if hidden_of(c) is not None}
     monkeypatch.setenv("COURSE_FAST", "1")  # the kernel inherits it, and the real data
     client = NotebookClient(edition, timeout=600, kernel_name="python3", allow_errors=True,
@@ -201,6 +208,9 @@ def test_the_edition_stops_at_each_exercise_and_its_folded_solution_passes(
                 continue
             meta = nbgrader(cell)
             client.execute_cell(cell, index)
+            for line in printed(cell.outputs).splitlines():
+                if "| dataset: " in line:  # the setup line: conftest.py's summary shows it
+                    request.node.user_properties.append(("chapter data", line.strip()))
             stopped = one_line_stub_error(cell.outputs)
             if meta.get("solution"):
                 stubs[meta["grade_id"]] = (index, cell)
@@ -223,12 +233,15 @@ def test_the_edition_stops_at_each_exercise_and_its_folded_solution_passes(
                     f"{path.name}: the folded solution of {grade_id} fails: "
                     f"{errors(solved.outputs)}")
             stubs = {}
-            client.execute_cell(cell, index)
-            assert not errors(cell.outputs), (
+            # The source's check cell is this one plus its hidden tests: run that.
+            graded = new_code_cell(source_checks.pop(meta["grade_id"]).source)
+            client.execute_cell(graded, index)
+            assert not errors(graded.outputs), (
                 f"{path.name} cell {index}: the check fails with the folded solution: "
-                f"{errors(cell.outputs)}\n{printed(cell.outputs)[-1500:]}")
-            assert "✗" not in printed(cell.outputs), printed(cell.outputs)[-1500:]
+                f"{errors(graded.outputs)}\n{printed(graded.outputs)[-1500:]}")
+            assert "✗" not in printed(graded.outputs), printed(graded.outputs)[-1500:]
     assert not stubs, f"{path.name}: exercises without a check cell: {sorted(stubs)}"
+    assert not source_checks, f"{path.name}: source checks that never ran: {sorted(source_checks)}"
     assert first_stop is not None and first_stop <= first_exercise + 1, (
         f"{path.name}: Run all should stop at the first exercise (cell {first_exercise}), "
         f"stopped at {first_stop}")
