@@ -99,7 +99,7 @@ FLOOR_TESTS   := tests/test_validate.py tests/test_dropout.py tests/test_drop_pa
 	tests/test_attention.py tests/test_checks.py tests/test_dropconnect.py tests/test_mc_predict.py \
 	tests/test_training.py tests/test_data.py tests/test_models.py tests/test_plots.py \
 	tests/test_widgets.py tests/test_config.py tests/test_timing.py tests/test_notebooks.py \
-	tests/test_colab.py course_utils
+	tests/test_colab.py tests/test_tracing.py course_utils
 $(FLOORS_VENV)/.installed: pyproject.toml floors.txt
 	rm -rf $(FLOORS_VENV)
 	@py="$(PYTHON_FLOORS)"; if [ -z "$$py" ]; then \

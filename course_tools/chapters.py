@@ -23,7 +23,7 @@ def chapters(src: str | Path) -> list[Path]:
     folder = Path(src)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder of notebooks")
-    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())  # not a folder
     if not found:
         raise ValueError(f"no chapter notebooks (NN_name.ipynb) in {folder}")
     return found
@@ -45,6 +45,8 @@ def read_notebook(path: str | Path):
         return nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such notebook") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder, not a notebook") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a readable notebook: it is not UTF-8 text") from None
     except nbformat.reader.NotJSONError:

@@ -85,7 +85,10 @@ def read_course_repository(root: str | Path = ".") -> CourseRepository:
     if not path.is_file():
         raise ValueError(f"no pyproject.toml in {Path(root).resolve()}; run this from the "
                          "course's root folder or pass it as ROOT")
-    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        config = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path} is not valid TOML: {err}") from None
     settings = config.get("tool", {}).get("course")
     if not settings or "repository" not in settings:
         raise ValueError(f"{path} has no [tool.course] table with repository = \"owner/name\"")

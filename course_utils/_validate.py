@@ -28,25 +28,44 @@ def _given(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def _scalar(value: object) -> object:
+    # A one-element tensor without a gradient, or a NumPy scalar, stands for its Python number,
+    # everywhere the course takes a number: torch.tensor(0.5), np.float32(0.5) and 0.5 alike.
+    if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad:
+        return value.item()
+    return value
+
+
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """``value`` if it is an int >= ``minimum`` (1: "a positive int")."""
+    """``value`` as an int if it is one >= ``minimum`` (1: "a positive int"); a NumPy integer
+    or a one-element integer tensor counts.
+
+    >>> import numpy as np
+    >>> positive_int("epochs", np.int64(3))
+    3
+    """
     allowed = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    value = _scalar(value)
     if not _is_int(value):
         raise TypeError(f"{name} must be {allowed}, got {_given(value)}")
     if value < minimum:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return value
+    return int(value)
 
 
 def optional_positive_int(name: str, value: object) -> int | None:
     """``None``, or a positive int (sizes where ``None`` means "all of it")."""
     if value is None:
         return None
-    if not _is_int(value):
+    if not _is_int(_scalar(value)):
         raise TypeError(f"{name} must be a positive int or None, got {_given(value)}")
     return positive_int(name, value)
 
@@ -80,11 +99,15 @@ def boolean(name: str, value: object) -> bool:
 
 
 def _real(name: str, value: object, allowed: str) -> float:
-    """``value`` as a float if it is a real number (a one-element tensor without a gradient
-    counts); otherwise TypeError saying what is ``allowed``."""
-    if isinstance(value, Tensor) and value.numel() == 1 and not value.requires_grad:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """``value`` as a float if it is a real number (a NumPy scalar or a one-element tensor
+    without a gradient counts); otherwise TypeError saying what is ``allowed``.
+
+    >>> import numpy as np
+    >>> _real("p", np.float32(0.5), "a number"), _real("p", torch.tensor(0.5), "a number")
+    (0.5, 0.5)
+    """
+    value = _scalar(value)
+    if not _is_real(value):
         raise TypeError(f"{name} must be {allowed}, got {_given(value)}")
     return float(value)
 
@@ -108,11 +131,10 @@ def number(name: str, value: object, *, low: float | None = None, high: float | 
 
 def fraction(name: str, value: object) -> float:
     """A number in [0, 1): a share of something that must leave some of it (label noise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1), got {_given(value)}")
+    value = _real(name, value, "a number in [0, 1)")
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+    return value
 
 
 def check_p(p: object, *, name: str = "p") -> float:

@@ -15,6 +15,7 @@ import math
 import torch
 from torch import Tensor
 
+from ._fx import graph_node
 from ._validate import boolean, check_p, tensor
 from .dropout import dropout_layer
 
@@ -34,6 +35,9 @@ def attention(q: Tensor, k: Tensor, v: Tensor, p: float = 0.0, *, training: bool
     tensor([[[0.6698, 0.3302],
              [0.3302, 0.6698]]])
     """
+    traced = graph_node(attention, q, k, v, p, training=training, generator=generator)
+    if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
+        return traced
     for name, t in (("q", q), ("k", k), ("v", v)):
         tensor(name, t, floating=True)
     p, training = check_p(p), boolean("training", training)

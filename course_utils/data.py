@@ -173,7 +173,7 @@ def load_dataset(
     name = _normalize_name(name)
     train_size = optional_positive_int("train_size", train_size)
     val_size = optional_positive_int("val_size", val_size)
-    fraction("label_noise", label_noise)
+    label_noise = fraction("label_noise", label_noise)
     seed = check_seed("seed", seed)
     boolean("download", download)
     if fallback not in (None, "digits"):
@@ -186,6 +186,7 @@ def load_dataset(
     val_size = _DEFAULT_VAL_SIZE[name] if val_size is None else val_size
     X_train, y_train, X_val, y_val = _split(pool.X, pool.y, train_size, val_size, seed, name)
     if label_noise > 0:
+        _warn_label_noise(label_noise, len(y_train), len(pool.classes))
         y_train = _corrupt_labels(y_train, label_noise, len(pool.classes), seed)
 
     data = Dataset(
@@ -397,6 +398,21 @@ def _split(X: Tensor, y: Tensor, train_size, val_size: int, seed: int, name: str
     val_idx = order[:val_size]
     train_idx = order[val_size : val_size + train_size]
     return X[train_idx], y[train_idx], X[val_idx], y[val_idx]
+
+
+def _warn_label_noise(fraction: float, n: int, num_classes: int) -> None:
+    """Warn about a legal label_noise that almost certainly does not do what was meant."""
+    if round(fraction * n) == 0:
+        warnings.warn(f"label_noise={fraction} of {n} training labels rounds to 0: no label "
+                      f"is changed; use at least {0.5 / n:.2g}", stacklevel=3)
+    elif fraction > (num_classes - 1) / num_classes:
+        # Each wrong label is one of the other C - 1 classes: at (C - 1) / C every label is a
+        # coin flip (chapter 01's point), beyond it a wrong class is likelier than the true one.
+        limit = (num_classes - 1) / num_classes
+        warnings.warn(f"label_noise={fraction} with {num_classes} classes is past "
+                      f"{limit:.3g}, where the labels are pure chance: each image's label is "
+                      "now more often a given wrong class than its true one, so the labels "
+                      "are inverted, not noisy", stacklevel=3)
 
 
 def _corrupt_labels(y: Tensor, fraction: float, num_classes: int, seed: int) -> Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ._fx import graph_node
 from ._validate import boolean, check_p, choice, fraction, positive_int, tensor
 from .dropout import bernoulli_mask, inverted
 
@@ -42,6 +43,9 @@ def drop_path(X: Tensor, p: float, *, mode: str = "row", training: bool = True,
     tensor([[1., 1., 1.],
             [1., 1., 1.]])
     """
+    traced = graph_node(drop_path, X, p, mode=mode, training=training, generator=generator)
+    if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
+        return traced
     tensor("X", X, floating=True)
     p, mode = check_p(p), choice("mode", mode, MODES)
     if not boolean("training", training) or p == 0.0:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ._validate import boolean, check_p, positive_int
+from ._fx import graph_node
+from ._validate import boolean, check_p, positive_int, tensor
 from .config import resolve_device
 from .dropout import bernoulli_mask, inverted
 
@@ -63,30 +64,8 @@ class DropConnectLinear(nn.Linear):
         return f"{super().extra_repr()}, p={self.p}, per_example={self.per_example}"
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0.0:
-            return nn.functional.linear(x, self.weight, self.bias)
-        if self.per_example:
-            return self._forward_per_example(x)
-        # One mask of the weight's shape, device and dtype, shared by the whole batch.
-        mask = inverted(bernoulli_mask(self.weight, self.p), self.p)
-        return nn.functional.linear(x, self.weight * mask, self.bias)
-
-    def _forward_per_example(self, x: Tensor) -> Tensor:
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"expected inputs with {self.in_features} features in the last dimension, "
-                f"got shape {tuple(x.shape)}"
-            )
-        rows = x.reshape(-1, self.in_features)
-        keep = bernoulli_mask(
-            (rows.shape[0], *self.weight.shape), self.p, device=x.device, dtype=self.weight.dtype
-        )
-        masks = inverted(keep, self.p)
-        # out[n, o] = sum_i x[n, i] * W[o, i] * mask[n, o, i]
-        out = torch.einsum("ni,noi->no", rows, masks * self.weight)
-        if self.bias is not None:
-            out = out + self.bias
-        return out.reshape(*x.shape[:-1], self.out_features)
+        return dropconnect_linear(x, self.weight, self.bias, self.p, training=self.training,
+                                  per_example=self.per_example)
 
     @torch.no_grad()
     def moments(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -128,3 +107,39 @@ class DropConnectLinear(nn.Linear):
             (samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype
         )
         return mean + noise * var.sqrt()
+
+
+def dropconnect_linear(x: Tensor, weight: Tensor, bias: Tensor | None, p: float, *,
+                       training: bool, per_example: bool = False) -> Tensor:
+    """What :class:`DropConnectLinear` computes: ``F.linear(x, weight * mask / (1 - p), bias)``
+    with a fresh mask while ``training`` (one per example when ``per_example``), and plain
+    ``F.linear`` otherwise. An input the layer cannot take gets an error that says why.
+
+    >>> dropconnect_linear(torch.ones(1, 3), torch.ones(2, 4), None, 0.5, training=False)
+    Traceback (most recent call last):
+        ...
+    ValueError: expected inputs with 4 features in the last dimension, got shape (1, 3)
+    """
+    traced = graph_node(dropconnect_linear, x, weight, bias, p, training=training,
+                        per_example=per_example)
+    if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
+        return traced
+    tensor("x", x, floating=True)
+    if x.dtype != weight.dtype:  # the wording of fit's check of the same mistake
+        raise TypeError(f"x is {x.dtype} but the layer's weight is {weight.dtype}: convert one "
+                        f"of them, e.g. layer.to({x.dtype}) or x.to({weight.dtype})")
+    if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"expected inputs with {weight.shape[1]} features in the last "
+                         f"dimension, got shape {tuple(x.shape)}")
+    if not training or p == 0.0:
+        return nn.functional.linear(x, weight, bias)
+    if not per_example:
+        # One mask of the weight's shape, device and dtype, shared by the whole batch.
+        return nn.functional.linear(x, weight * inverted(bernoulli_mask(weight, p), p), bias)
+    rows = x.reshape(-1, weight.shape[1])
+    keep = bernoulli_mask((rows.shape[0], *weight.shape), p, device=x.device, dtype=weight.dtype)
+    # out[n, o] = sum_i x[n, i] * W[o, i] * mask[n, o, i]
+    out = torch.einsum("ni,noi->no", rows, inverted(keep, p) * weight)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*x.shape[:-1], weight.shape[0])

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ._fx import graph_node
 from ._validate import boolean, check_p, tensor
 from ._validate import generator as check_generator
 from .config import resolve_device
@@ -129,6 +130,9 @@ def dropout_layer(
     >>> dropout_layer(X, 0.5, training=False) is X
     True
     """
+    traced = graph_node(dropout_layer, X, p, training=training, generator=generator)
+    if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
+        return traced
     tensor("X", X, floating=True)
     p = check_p(p)
     if not boolean("training", training) or p == 0.0:
@@ -153,6 +157,9 @@ def standard_dropout(
     >>> standard_dropout(X, 0.25, training=False)
     tensor([0.7500, 0.7500, 0.7500, 0.7500, 0.7500, 0.7500])
     """
+    traced = graph_node(standard_dropout, X, p, training=training, generator=generator)
+    if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
+        return traced
     tensor("X", X, floating=True)
     p = check_p(p)
     if boolean("training", training):

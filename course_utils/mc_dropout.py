@@ -115,10 +115,15 @@ def mc_predict(
             "layer counts when its class name contains 'Drop' (e.g. MyDropout); F.dropout "
             "called inside forward does not"
         )
+    rates = [getattr(m, "p", None) for m in stochastic]
+    if all(isinstance(r, (int, float)) and r == 0 for r in rates):
+        warnings.warn(f"every dropout layer of the model has p=0 ({len(rates)} layer(s)): the T "
+                      "passes are identical and the uncertainty is 0 by construction; give the "
+                      "model a dropout rate > 0 to measure anything", stacklevel=3)
     if T == 1:
         warnings.warn("mc_predict with T=1 is a single pass: its variance and "
                       "mutual_information are 0 by construction, not a measured certainty; "
-                      "use T >= 2 (50 is typical) to measure the spread", stacklevel=2)
+                      "use T >= 2 (50 is typical) to measure the spread", stacklevel=3)  # past no_grad
 
     classify = task == "classify"
     device = model_device(model, default=X.device)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 
-from torch import nn
+from torch import Tensor, nn
 
-from ._validate import check_p, layer_class, positive_int
+from ._validate import check_p, fraction, layer_class, positive_int
 
 
 def mlp(
@@ -57,15 +58,15 @@ def mlp(
     if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in hidden):
         raise ValueError(f"hidden widths must be positive ints, got {hidden!r}")
     positive_int("num_classes", num_classes)
-    rates = [dropout] * len(hidden) if isinstance(dropout, (int, float)) else list(dropout)
+    if isinstance(dropout, (numbers.Real, Tensor, str)) or not isinstance(dropout, Sequence):
+        dropout = [dropout] * len(hidden)  # one rate (a NumPy or 0-d tensor one too) for all
+    rates = list(dropout)
     if len(rates) != len(hidden):
         raise ValueError(
             f"got {len(rates)} dropout rates for {len(hidden)} hidden layers; "
             f"give one rate, or one per hidden layer"
         )
-    for p in rates:
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout rates must be numbers in [0, 1), got {p!r}")
+    rates = [fraction("dropout", p) for p in rates]
 
     layer_class("dropout_module", dropout_module)
     layer_class("activation", activation, "nn.ReLU", takes="no argument")

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device
-from ._validate import module, positive_int, tensor
+from ._validate import module, number, positive_int, tensor
 from .training import History
 
 
@@ -92,9 +92,12 @@ def plot_decision_boundary(
     module("model", model)
     if tensor("X", X).dim() != 2 or X.shape[1] != 2:
         raise ValueError(f"X must be a tensor of 2-D points, shape (N, 2); got {tuple(X.shape)}")
+    if len(X) == 0:
+        raise ValueError("X is empty: there are no points to plot")
     if len(tensor("y", y)) != len(X):
         raise ValueError("y must be a tensor with one label per point in X")
     positive_int("resolution", resolution, minimum=2)
+    margin = number("margin", margin, low=0.0, high=None)
 
     import matplotlib.pyplot as plt
 
@@ -110,7 +113,15 @@ def plot_decision_boundary(
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None else torch.float32
     with eval_mode(model):
-        pred = model(grid.to(device=model_device(model), dtype=dtype)).argmax(dim=1).cpu()
+        logits = model(grid.to(device=model_device(model), dtype=dtype))
+    if logits.dim() != 2 or logits.shape[1] < 2:
+        raise ValueError(
+            f"the model gives outputs of shape {tuple(logits.shape[1:])} per point; the plot "
+            "colours the class with the largest logit, so it needs one logit per class, shape "
+            "(N, classes) with 2 or more. For a one-logit model (BCE), z = model(x), plot a "
+            "module whose forward returns torch.cat([-z, z], dim=1): its largest logit is "
+            "class 1 exactly where z > 0")
+    pred = logits.argmax(dim=1).cpu()
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 4.2))

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device, restored_modes
 from ._validate import boolean, choice, module, number, positive_int, tensor
+from ._validate import generator as check_generator
 from ._validate import seed as check_seed
 from .config import env_flag, resolve_device
 from .data import Dataset
@@ -150,6 +151,7 @@ def batches(
         raise ValueError(f"X and y differ in length: {len(X)} inputs but {len(y)} labels")
     positive_int("batch_size", batch_size)
     boolean("shuffle", shuffle)
+    check_generator("generator", generator)
     n = len(y)
     if shuffle:
         # Permute on the CPU generator, then move the index once: CPU and CUDA generators
@@ -270,7 +272,14 @@ def fit(
     X_val, y_val = data.X_val.to(device), data.y_val.to(device)
     check_examples(model, X_train, y_train, "data.X_train", "data.y_train",
                    num_classes=data.num_classes)
-    opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+    trainable = [q for q in model.parameters() if q.requires_grad]
+    if not trainable:
+        what = ("every parameter is frozen (requires_grad=False): unfreeze what should learn, "
+                "e.g. p.requires_grad_(True)" if any(True for _ in model.parameters())
+                else "it has no parameters (only layers without weights, such as nn.ReLU or "
+                "nn.Dropout?)")
+        raise ValueError(f"fit has nothing to train in this model: {what}")
+    opt = _make_optimizer(optimizer, trainable, lr, momentum, weight_decay)
     order = _order_generator(seed)
 
     history = History()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ._validate import boolean, check_p, tensor
+from ._validate import boolean, check_p, positive_int, tensor
 from ._validate import seed as check_seed
 from .dropout import bernoulli_mask
 
@@ -65,7 +65,7 @@ def mask_explorer(images: Tensor, *, p: float = 0.5, seed: int = 0, max_images: 
 
     from .plots import plot_image_grid
 
-    images = images[:max_images]
+    images = tensor("images", images)[:positive_int("max_images", max_images)]
     mask_images(images, p, seed=seed)  # validate the arguments before building any widget
     slider = widgets.FloatSlider(
         value=p, min=0.0, max=1.0, step=0.05, description="p (drop)",

@@ -122,3 +122,35 @@ def test_only_rebuilds_the_named_chapters_and_the_index_still_lists_all(tmp_path
     assert wrong.returncode != 0
     assert ("only= names no chapter: '4', 'two.ipynb'; allowed: a number from 01 to 03 "
             "or a file name such as 01_one.ipynb") in wrong.stderr
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "course_utils", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_folder_named_like_a_chapter_is_not_a_chapter(tmp_path):
+    (tmp_path / "00_notes.ipynb").mkdir()
+    write_chapter(tmp_path, "01_one.ipynb", new_markdown_cell("# 01 · One"))
+    assert [p.name for p in chapters(tmp_path)] == ["01_one.ipynb"]
+    from course_tools.chapters import read_notebook
+    with pytest.raises(ValueError, match="00_notes.ipynb is a folder, not a notebook"):
+        read_notebook(tmp_path / "00_notes.ipynb")
+
+
+@pytest.mark.parametrize("command", [["course", "--fast"], ["student"]])
+def test_an_out_folder_inside_a_file_gets_one_line(tmp_path, command):
+    src = tmp_path / "src"
+    src.mkdir()
+    write_chapter(src, "01_one.ipynb", new_markdown_cell("# 01 · One"))
+    (tmp_path / "a_file").write_text("")
+    result = run_cli(command[0], src, "--out", tmp_path / "a_file" / "out", *command[1:])
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith(f"error: {tmp_path / 'a_file'}"), result.stderr
+
+
+def test_a_pyproject_that_is_not_toml_is_named(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project\nname = "x"\n')
+    result = run_cli("badges", tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: {tmp_path / 'pyproject.toml'} is not valid TOML: Expected ']'" in result.stderr

@@ -25,6 +25,7 @@ def warmed_up(model):
     return model
 
 
+@pytest.mark.filterwarnings("ignore:every dropout layer of the model has p=0")
 def test_batchnorm_stays_in_eval_and_is_not_updated():
     model = warmed_up(net_with_batchnorm(p=0.0))  # p=0: every pass is the eval-mode network
     bn = model[1]
@@ -100,6 +101,7 @@ def test_regression_averages_raw_outputs():
     assert torch.allclose(pred.variance, pred.samples.var(0, correction=0), atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:every dropout layer of the model has p=0")
 def test_batching_does_not_change_a_deterministic_result():
     model = warmed_up(net_with_batchnorm(p=0.0))
     X = torch.randn(37, 6)

@@ -3,6 +3,7 @@ ValueError, both with one wording (``course_utils._validate``)."""
 
 import re
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -278,3 +279,152 @@ def test_a_wrong_device_name_gets_the_same_message_everywhere(call):
         with pytest.raises(ValueError, match=r"device='cuda' but CUDA is not available here"):
             call("cuda")
     call("CPU")  # a capitalised name is still the CPU
+
+
+# --- the second audit's classes (issue 28) --------------------------------------------------
+
+@pytest.mark.parametrize("given", [
+    np.float32(0.5), np.float64(0.5), np.float16(0.5), torch.tensor(0.5), torch.tensor([0.5]),
+], ids=repr)
+def test_numpy_scalars_and_one_element_tensors_are_numbers_everywhere(given):
+    X = torch.ones(1000)
+    out = cu.dropout_layer(X, given, generator=torch.Generator().manual_seed(0))
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+    assert cu.DropPath(given).p == 0.5 and cu.Dropout(given).p == 0.5
+    assert [m.p for m in cu.mlp(2, [4, 4], 2, dropout=given) if isinstance(m, nn.Dropout)] \
+        == [0.5, 0.5]
+    data = cu.load_dataset("moons", train_size=100, val_size=20, label_noise=given / 5)
+    assert data.X_train.shape == (100, 2)
+
+
+@pytest.mark.parametrize("given", [np.int64(3), np.int32(3), torch.tensor(3)], ids=repr)
+def test_numpy_and_tensor_integers_are_ints_everywhere(given):
+    history = cu.fit(NET, moons(), epochs=given, lr=0.1, batch_size=given, progress=False)
+    assert history.epochs == 3
+    assert cu.mc_predict(NET, X2, T=given, keep_samples=True).samples.shape[0] == 3
+
+
+@pytest.mark.parametrize("given, error, words", [
+    (torch.tensor(0.5, requires_grad=True), TypeError, "p must be a number in [0, 1], got Tensor"),
+    (torch.tensor([0.5, 0.5]), TypeError, "p must be a number in [0, 1], got Tensor"),
+    (np.bool_(True), TypeError, "p must be a number in [0, 1], got bool"),
+    (np.float32(1.5), ValueError, "must be in [0, 1], got 1.5"),
+], ids=lambda v: repr(v)[:20])
+def test_a_number_of_the_wrong_kind_is_refused_the_same_way_everywhere(given, error, words):
+    for call in (lambda: cu.dropout_layer(torch.ones(3), given), lambda: cu.DropPath(given),
+                 lambda: cu.drop_path(torch.ones(3, 2), given)):
+        with pytest.raises(error) as info:
+            call()
+        assert words in str(info.value)
+
+
+@pytest.mark.parametrize("dropout, error, words", [
+    (torch.tensor(1.0), ValueError, "dropout must be in [0, 1), got 1.0"),
+    ("0.5", TypeError, "dropout must be a number in [0, 1), got str '0.5'"),
+    ([0.5, "x"], TypeError, "dropout must be a number in [0, 1), got str 'x'"),
+])
+def test_mlp_dropout_of_every_kind_gets_one_message(dropout, error, words):
+    with pytest.raises(error) as info:
+        cu.mlp(2, [4, 4], 2, dropout=dropout)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("generator", [42, np.int64(42), "42", torch.tensor(42)],
+                         ids=lambda v: repr(v)[:20])
+def test_batches_names_a_seed_given_as_generator(generator):
+    with pytest.raises(TypeError, match=r"generator must be a torch.Generator or None.*"
+                                        r"torch.Generator\(\)\.manual_seed\(seed\)"):
+        next(cu.batches(X2, y2, 4, shuffle=True, generator=generator))
+
+
+@pytest.mark.parametrize("model, words", [
+    (nn.Sequential(nn.ReLU(), nn.Dropout(0.5)), "it has no parameters"),
+    (nn.Sequential(nn.Flatten()), "it has no parameters"),
+    (nn.Linear(2, 2).requires_grad_(False), "every parameter is frozen"),
+    (nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2)).requires_grad_(False),
+     "every parameter is frozen"),
+])
+def test_fit_says_when_the_model_has_nothing_to_train(model, words):
+    with pytest.raises(ValueError, match="fit has nothing to train in this model") as info:
+        cu.fit(model, moons(), epochs=1, lr=0.1, progress=False)
+    assert words in str(info.value)
+
+
+def test_fit_trains_what_is_not_frozen():
+    net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    net[0].requires_grad_(False)
+    frozen = net[0].weight.detach().clone()
+    cu.fit(net, moons(), epochs=1, lr=0.1, progress=False)
+    assert torch.equal(net[0].weight, frozen)
+
+
+@pytest.mark.parametrize("train_size, noise", [(50, 0.005), (100, 0.004), (20, 0.01)])
+def test_label_noise_that_rounds_to_nothing_warns(train_size, noise):
+    with pytest.warns(UserWarning, match=f"of {train_size} training labels rounds to 0"):
+        cu.load_dataset("moons", train_size=train_size, val_size=10, label_noise=noise)
+
+
+@pytest.mark.parametrize("noise", [0.6, 0.75, 0.9])
+def test_label_noise_that_inverts_two_classes_warns(noise):
+    with pytest.warns(UserWarning, match="the labels are inverted, not noisy"):
+        cu.load_dataset("moons", train_size=100, val_size=10, label_noise=noise)
+
+
+@pytest.mark.parametrize("noise", [0.3, 0.5])  # 0.5: chapter 01's coin-flip labels
+def test_label_noise_up_to_pure_chance_is_quiet(noise):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cu.load_dataset("moons", train_size=100, val_size=10, label_noise=noise)
+
+
+@pytest.mark.parametrize("model", [
+    nn.Sequential(nn.Linear(2, 4), nn.Dropout(0.0), nn.Linear(4, 2)),
+    nn.Sequential(nn.Linear(2, 4), cu.Dropout(0.0), nn.Dropout(0.0), nn.Linear(4, 2)),
+    nn.Sequential(cu.DropConnectLinear(2, 2, 0.0)),
+], ids=["nn.Dropout", "two layers", "DropConnectLinear"])
+def test_mc_predict_warns_when_every_dropout_rate_is_zero(model):
+    with pytest.warns(UserWarning, match="every dropout layer of the model has p=0"):
+        cu.mc_predict(model, X2, T=3)
+
+
+@pytest.mark.parametrize("x, error, words", [
+    (torch.ones(2, 5), ValueError, "expected inputs with 4 features in the last dimension, got shape (2, 5)"),
+    (torch.ones(2, 4, dtype=torch.float64), TypeError, "x is torch.float64 but the layer's weight is torch.float32"),
+    (torch.ones(2, 4, dtype=torch.long), TypeError, "x must be a floating-point tensor"),
+    ([[1.0] * 4], TypeError, "x must be a torch.Tensor, got list"),
+], ids=["width", "float64", "long", "list"])
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("per_example", [False, True])
+def test_dropconnect_linear_names_inputs_it_cannot_take(x, error, words, train, per_example):
+    layer = cu.DropConnectLinear(4, 3, 0.5, per_example=per_example).train(train)
+    with pytest.raises(error) as info:
+        layer(x)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(model=nn.Linear(2, 1)), ValueError, "outputs of shape (1,) per point"),
+    (dict(model=nn.Sequential(nn.Linear(2, 2), nn.Flatten(0))), ValueError, "outputs of shape"),
+    (dict(margin=-5), ValueError, "margin must be >= 0.0, got -5.0"),
+    (dict(margin="0.5"), TypeError, "margin must be a number, got str '0.5'"),
+    (dict(X=torch.zeros(0, 2), y=torch.zeros(0, dtype=torch.long)), ValueError, "X is empty"),
+    (dict(X="points"), TypeError, "X must be a torch.Tensor, got str"),
+], ids=["one logit", "flat output", "negative margin", "string margin", "empty", "string X"])
+def test_plot_decision_boundary_names_what_it_cannot_draw(kwargs, error, words):
+    args = dict(model=nn.Linear(2, 2), X=X2, y=y2) | kwargs
+    with pytest.raises(error) as info:
+        cu.plot_decision_boundary(args.pop("model"), args.pop("X"), args.pop("y"), **args)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("max_images, error, words", [
+    (2.5, TypeError, "max_images must be a positive int, got float 2.5"),
+    (0, ValueError, "max_images must be a positive int, got 0"),
+    ("4", TypeError, "max_images must be a positive int, got str '4'"),
+])
+def test_mask_explorer_names_a_bad_max_images(max_images, error, words):
+    pytest.importorskip("ipywidgets")
+    with pytest.raises(error) as info:
+        cu.mask_explorer(torch.rand(4, 1, 8, 8), max_images=max_images)
+    assert words in str(info.value)

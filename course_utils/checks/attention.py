@@ -1,7 +1,7 @@
 """``check_attention_dropout``: the checks of a student's ``attend(q, k, v, p, *, training)``.
 
 The function computes scaled dot-product attention with dropout on the attention weights, and
-no dropout at all when ``training`` is False. The third check is the trap of chapter 08:
+no dropout at all when ``training`` is False. The eval check is the trap of chapter 08:
 ``F.scaled_dot_product_attention(q, k, v, dropout_p=p)`` drops in eval mode too, and so does
 ``F.dropout(weights, p)``, whose ``training`` defaults to True.
 
@@ -12,6 +12,36 @@ no dropout at all when ``training`` is False. The third check is the trap of cha
     ...
     All 14 checks passed.
     <checklist: 14 of 14 checks passed>
+
+What each property of a right answer is checked by (the audit of issue 28). Most read the
+dropped weights themselves: with v the identity over the keys, weights @ v is the weights.
+Inputs larger than 2 examples are tried on 2 first.
+
+=============================  ===============================================================
+property                       seen by (p, training, shapes, dtypes; forward or backward)
+=============================  ===============================================================
+shape                          ``shape``: (2, 3, 5, 4) queries against 7 keys; a broadcasting
+                               error names the transposition
+dtype                          ``dtype_and_device``: float64, bfloat16, float16 (where this
+                               torch multiplies them on the CPU)
+device                         same check: CUDA if present, else "meta"
+plain attention at p=0         ``matches_plain``: names a missing or wrong √d, a wrong dim
+eval, whatever p               ``eval_is_plain``: p=0.5 and 1; names the eval trap
+no NaN                         ``finite``: p=0.5 and 0.9 on 960 rows (renormalizing is 0/0)
+fresh randomness               ``drops_in_training``: 20 calls; plain output vs a fixed mask
+weights, not outputs or v      ``drops_weights``: v all ones
+independence, every dimension  ``independent_weights``: shared by heads, whole heads, rows,
+                               keys, examples, batch; then pair agreement per dimension
+rate                           ``drop_fraction``: 16,384 weights at p=0.2 and 0.8
+scale                          ``scaled``: float64, p=0.3; names renormalizing, 1, 1/p, 1-p
+mean                           ``keeps_mean``: one call on 20,000 copies, p=0.3
+p=1                            ``p_one``: zeros on 6,720 weights (a clamped p keeps some)
+rate in half precision         ``half_precision_rate``: 4 million weights where rand_like's
+                               snapping is subtle, half a million elsewhere
+gradient, no writes            ``gradients``: q, k, v unchanged; grads reach all three; v's
+                               matches the forward's weights; in-place softmax named
+global RNG                     every check runs in a forked RNG (battery.run_battery)
+=============================  ===============================================================
 """
 
 from __future__ import annotations

@@ -12,6 +12,32 @@ one coin each) comes before its rate and its scale, so the first ✗ names the r
     ...
     All 16 checks passed.
     <checklist: 16 of 16 checks passed>
+
+What each property of a right answer is checked by (the audit of issue 28). Every input larger
+than 8 rows is tried on 8 rows first, so a mask of the wrong rank fails small.
+
+=============================  ===============================================================
+property                       seen by (p, mode, shapes, dtypes; forward or backward)
+=============================  ===============================================================
+shape, every rank              ``shape``: 4-D, 2-D and 1-D inputs, p=0.5
+dtype                          ``dtype``: float64 and bfloat16
+device                         ``device``: CUDA if present, else "meta"
+identity at p=0, in eval       ``p_zero``; ``eval_identity`` in both modes
+fresh randomness               ``fresh``: 20 calls in each mode (a mask of one coin repeats)
+whole examples                 ``whole_examples``: partly zeroed examples; none zeroed in 20
+one coin per example           ``own_coin``: 4,096 rows, p=0.5
+batch mode                     ``batch_mode``: one coin, dropped at rate p=0.2 and 0.8
+rate, large batches            ``drop_fraction``: 20,000 rows at p=0.2 and 0.8
+rate, small batches            ``small_batches``: 400 batches of 8 (a fixed count per call)
+p=1                            ``p_one``: zeros in both modes, no NaN (NaN is never "kept")
+scale                          ``values``: float64, p=0.3, in both modes
+mean                           ``mean``: 20,000 rows, p=0.3
+no writes into X               ``untouched_and_differentiable``: p=0.5, 0.2, 0.8 (batch),
+                               0, and in eval
+gradient                       same check: mask/(1-p) in both modes; 1 at p=0 and in eval
+bad arguments                  ``rejects_bad_arguments``: p=1.5, -0.1 and mode='rows'
+global RNG                     every check runs in a forked RNG (battery.run_battery)
+=============================  ===============================================================
 """
 
 from __future__ import annotations

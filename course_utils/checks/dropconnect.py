@@ -3,6 +3,26 @@
 Each check is a function of the :class:`Target` under test (the class, its name and the mask
 mode asked for) that returns when its property holds and raises ``Fail`` with a hint when it
 does not. ``CHECKS`` lists them in the order the checklist prints them.
+
+What each property of a right answer is checked by (the audit of issue 28), in both modes
+unless said.
+
+=============================  ===============================================================
+property                       seen by
+=============================  ===============================================================
+parameters, no stored mask     ``parameters``: nn.Linear's state_dict
+no writes into the weight      ``weight_unchanged``
+fresh randomness               ``fresh_mask``: two calls
+gradient                       ``grad_zeros``: per-batch, a fraction p of weight.grad is 0
+mean and variance              ``mean``, ``variance``: 4,000 passes at p=0.3
+a coin per connection          ``one_hot``: one input, 400 outputs, p=0.5
+structure over the batch       ``mask_structure``: shared (per-batch) or own (per-example)
+eval, p=0                      ``eval_mode``, ``p_zero``: exactly nn.Linear
+dtype, device                  ``dtype_device``: float64 and half precision; CUDA or "meta"
+rate in half precision         ``half_precision_rate``: identity inputs read the mask back
+bad p                          ``rejects_bad_p``: 1.5 and -0.1 raise ValueError
+global RNG                     every check runs in a forked RNG (battery.run_battery)
+=============================  ===============================================================
 """
 
 from __future__ import annotations
