@@ -421,7 +421,11 @@ WRONG = [
 @pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")  # k.T, a student's mistake
 @pytest.mark.parametrize("fn, first_check, hint_words", WRONG,
                          ids=[f"{i:02d}-{getattr(w[0], '__name__', '')}" for i, w in enumerate(WRONG)])
-def test_each_mistake_is_caught_and_the_first_hint_names_it(fn, first_check, hint_words, capsys):
+@pytest.mark.parametrize("seed", [0, 7])  # 0: the battery's own; the hint must not change
+def test_each_mistake_is_caught_and_the_first_hint_names_it(fn, first_check, hint_words, seed,
+                                                            capsys, monkeypatch):
+    from course_utils.checks import battery
+    monkeypatch.setattr(battery, "SEED", seed)
     STATE.clear()
     failed, out = run_checker(fn, capsys)
     assert failed and failed[0] == first_check, out

@@ -145,8 +145,9 @@ def nan_hint(out: Tensor, p: float) -> str:
 
 def shape(s: Subject) -> None:
     q, k, v = qkv()
-    for p in (0.0, 0.5):
-        s(q, k, v, p, training=True)
+    # No dropout here: a NaN row that renormalizing makes by chance belongs to `finite`.
+    s(q, k, v, 0.0, training=True)
+    s(q, k, v, 0.5, training=False)
 
 
 def matches_plain(s: Subject) -> None:
@@ -407,11 +408,11 @@ def gradients(s: Subject) -> None:
 
 CHECKS: list[tuple[str, Callable[[Subject], None]]] = [
     ("returns one output row per query, with v's features", shape),
+    ("gives finite outputs while training (p=0.5 and p=0.9)", finite),
     ("keeps the dtype (float64, half precision) and the device of its inputs",
      dtype_and_device),
     ("at p=0 it is softmax(q·kᵀ/√d)·v", matches_plain),
     ("with training=False it is plain attention, whatever p", eval_is_plain),
-    ("gives finite outputs while training (p=0.5 and p=0.9)", finite),
     ("with training=True it draws new dropout on every call", drops_in_training),
     ("drops attention weights, not outputs", drops_weights),
     ("drops each weight on its own coin, not whole rows, keys or heads", independent_weights),
