@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Sequence
 
 import torch
@@ -172,6 +173,46 @@ def tensor(name: str, value: object, *, floating: bool = False) -> Tensor:
             f"{name} must be a floating-point tensor, got dtype {value.dtype}; "
             f"convert it first, e.g. X.float()"
         )
+    return value
+
+
+def batch(name: str, value: object) -> Tensor:
+    """``value`` if it is a tensor with a first dimension of examples.
+
+    >>> batch("y", torch.tensor(3))
+    Traceback (most recent call last):
+        ...
+    ValueError: y must be a batch, a tensor whose first dimension counts the examples, got a 0-d tensor (tensor(3)); for one example pass X.unsqueeze(0) and y.view(1)
+    """
+    tensor(name, value)
+    if value.dim() == 0:
+        raise ValueError(f"{name} must be a batch, a tensor whose first dimension counts the "
+                         f"examples, got a 0-d tensor ({value!r}); for one example pass "
+                         f"X.unsqueeze(0) and y.view(1)")
+    return value
+
+
+def dtype(name: str, value: object) -> torch.dtype:
+    """``value`` if it is a ``torch.dtype``; its name as a string or a NumPy type is refused
+    with the torch spelling.
+
+    >>> dtype("dtype", "float16")
+    Traceback (most recent call last):
+        ...
+    TypeError: dtype must be a torch.dtype such as torch.float16, got str 'float16'
+    """
+    if isinstance(value, torch.dtype):
+        return value
+    spelled = str(getattr(value, "__name__", value)).removeprefix("torch.")
+    known = isinstance(getattr(torch, spelled, None), torch.dtype)
+    raise TypeError(f"{name} must be a torch.dtype such as torch."
+                    f"{spelled if known else 'float32'}, got {_given(value)}")
+
+
+def path(name: str, value: object) -> object:
+    """``value`` if it is a folder or file path: a ``str`` or an ``os.PathLike``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path, a str or pathlib.Path, got {_given(value)}")
     return value
 
 

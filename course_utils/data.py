@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from ._validate import boolean, fraction, number, optional_positive_int
+from ._validate import path as check_path
 from ._validate import seed as check_seed
 from .config import data_dir, offline, require_real_data, resolve_device, system_data_dir
 
@@ -78,6 +79,27 @@ class Dataset:
     classes: list[str]
     input_shape: tuple[int, ...]
     source: str = "given"
+
+    def __post_init__(self) -> None:
+        # A hand-built Dataset is checked here, where it is made, not in a later fit or repr.
+        for split in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+            value = getattr(self, split)
+            if not isinstance(value, Tensor):
+                hint = " (convert with torch.as_tensor)" if hasattr(value, "__array__") or \
+                    isinstance(value, (list, tuple)) else ""
+                raise TypeError(f"Dataset.{split} must be a torch.Tensor, got "
+                                f"{type(value).__name__}{hint}")
+        if isinstance(self.classes, str) or not isinstance(self.classes, (list, tuple)):
+            raise TypeError(f"Dataset.classes must be a list of class names, one per class "
+                            f"(e.g. ['cat', 'dog']), got {type(self.classes).__name__} "
+                            f"{self.classes!r}")
+        self.classes = list(self.classes)
+        shape = self.input_shape
+        if not (isinstance(shape, (tuple, list, torch.Size)) and all(
+                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)):
+            raise TypeError(f"Dataset.input_shape must be one example's shape, a tuple of "
+                            f"positive ints such as (1, 28, 28), got {shape!r}")
+        self.input_shape = tuple(shape)
 
     @property
     def description(self) -> str:
@@ -176,6 +198,8 @@ def load_dataset(
     label_noise = fraction("label_noise", label_noise)
     seed = check_seed("seed", seed)
     boolean("download", download)
+    if root is not None:
+        check_path("root", root)
     if fallback not in (None, "digits"):
         raise ValueError(f"fallback must be 'digits' or None, got {fallback!r}")
     if noise is not None and name != "moons":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.fx import Proxy
 
 from ._fx import graph_node
 from ._validate import boolean, check_p, choice, fraction, positive_int, tensor
@@ -82,6 +83,9 @@ class DropPath(nn.Module):
 class Residual(nn.Module):
     """A residual block with drop path on its branch: ``x + DropPath(p)(branch(x))``.
 
+    ``branch`` is a layer instance (``nn.Linear(4, 4)``, not the class) that keeps its input's
+    shape, so that the sum is defined.
+
     >>> block = Residual(nn.Linear(4, 4), p=0.1)
     >>> block(torch.ones(2, 4)).shape
     torch.Size([2, 4])
@@ -89,10 +93,35 @@ class Residual(nn.Module):
 
     def __init__(self, branch: nn.Module, p: float = 0.0):
         super().__init__()
-        self.branch, self.drop_path = branch, DropPath(p)
+        self.branch, self.drop_path = _branch(branch), DropPath(p)
 
     def forward(self, X: Tensor) -> Tensor:
-        return X + self.drop_path(self.branch(X))
+        if isinstance(X, Proxy):  # torch.fx is tracing: shapes are unknown until the graph runs
+            return X + self.drop_path(self.branch(X))
+        tensor("X", X)
+        out = self.branch(X)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"the branch returned {type(out).__name__}, not a tensor; a residual "
+                            f"branch must return a tensor of its input's shape")
+        if out.shape != X.shape:  # X + out would broadcast to a wrong shape, or fail in torch
+            raise ValueError(f"the branch returned shape {tuple(out.shape)} for input shape "
+                             f"{tuple(X.shape)}; a residual branch must keep its input's shape")
+        return X + self.drop_path(out)
+
+
+def _branch(branch: object) -> nn.Module:
+    """``branch`` if it is a layer instance; the class itself (``nn.Linear``) is the usual slip."""
+    allowed = "branch must be an nn.Module instance such as nn.Linear(4, 4)"
+    if isinstance(branch, type) and issubclass(branch, nn.Module):
+        name = branch.__name__
+        shown = f"nn.{name}" if getattr(nn, name, None) is branch else name
+        raise TypeError(f"{allowed}, got the class {shown}: pass a built layer, {shown}(...), "
+                        f"not the class")
+    if not isinstance(branch, nn.Module):
+        got = (f"the function {branch.__name__}" if callable(branch) and hasattr(branch, "__name__")
+               else f"{type(branch).__name__} {branch!r}")
+        raise TypeError(f"{allowed}, got {got}")
+    return branch
 
 
 def linear_drop_rates(max_rate: float, depth: int) -> list[float]:

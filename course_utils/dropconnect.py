@@ -7,6 +7,8 @@ from torch import Tensor, nn
 
 from ._fx import graph_node
 from ._validate import boolean, check_p, positive_int, tensor
+from ._validate import dtype as check_dtype
+from ._validate import generator as check_generator
 from .config import resolve_device
 from .dropout import bernoulli_mask, inverted
 
@@ -54,6 +56,8 @@ class DropConnectLinear(nn.Linear):
         positive_int("in_features", in_features)
         positive_int("out_features", out_features)
         boolean("per_example", per_example)
+        if dtype is not None:
+            check_dtype("dtype", dtype)
         if device is not None:
             device = resolve_device(device)
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
@@ -81,6 +85,7 @@ class DropConnectLinear(nn.Linear):
         >>> layer.moments(torch.tensor([[1.0, 2.0]]))
         (tensor([[3.]]), tensor([[5.]]))
         """
+        _check_input(x, self.weight)
         if self.p == 1.0:
             # Every weight is dropped: the output is the bias, with no randomness left.
             mean = nn.functional.linear(x, torch.zeros_like(self.weight), self.bias)
@@ -102,11 +107,24 @@ class DropConnectLinear(nn.Linear):
         torch.Size([10, 4, 2])
         """
         positive_int("samples", samples)
+        check_generator("generator", generator)
         mean, var = self.moments(x)
         noise = torch.randn(
             (samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype
         )
         return mean + noise * var.sqrt()
+
+
+def _check_input(x: object, weight: Tensor) -> None:
+    """Refuse an input the layer cannot take, saying why (PyTorch's matmul error names no
+    input)."""
+    tensor("x", x, floating=True)
+    if x.dtype != weight.dtype:  # the wording of fit's check of the same mistake
+        raise TypeError(f"x is {x.dtype} but the layer's weight is {weight.dtype}: convert one "
+                        f"of them, e.g. layer.to({x.dtype}) or x.to({weight.dtype})")
+    if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"expected inputs with {weight.shape[1]} features in the last "
+                         f"dimension, got shape {tuple(x.shape)}")
 
 
 def dropconnect_linear(x: Tensor, weight: Tensor, bias: Tensor | None, p: float, *,
@@ -124,13 +142,7 @@ def dropconnect_linear(x: Tensor, weight: Tensor, bias: Tensor | None, p: float,
                         per_example=per_example)
     if traced is not None:  # torch.fx is tracing: one node, checked when the graph runs
         return traced
-    tensor("x", x, floating=True)
-    if x.dtype != weight.dtype:  # the wording of fit's check of the same mistake
-        raise TypeError(f"x is {x.dtype} but the layer's weight is {weight.dtype}: convert one "
-                        f"of them, e.g. layer.to({x.dtype}) or x.to({weight.dtype})")
-    if x.dim() == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"expected inputs with {weight.shape[1]} features in the last "
-                         f"dimension, got shape {tuple(x.shape)}")
+    _check_input(x, weight)
     if not training or p == 0.0:
         return nn.functional.linear(x, weight, bias)
     if not per_example:

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from ._fx import graph_node
 from ._validate import boolean, check_p, tensor
+from ._validate import dtype as check_dtype
 from ._validate import generator as check_generator
 from .config import resolve_device
 
@@ -57,6 +58,8 @@ def bernoulli_mask(
     tensor([1., 1., 1.], dtype=torch.float64)
     """
     p = check_p(p)
+    if dtype is not None:
+        check_dtype("dtype", dtype)
     if isinstance(shape_or_tensor, Tensor):
         shape = shape_or_tensor.shape
         # The tensor's own device needs no check: dropout_layer's hot path comes this way.

@@ -14,7 +14,7 @@ from ._validate import boolean, choice, module, positive_int, tensor
 from .drop_path import DropPath
 from .dropconnect import DropConnectLinear
 from .dropout import Dropout, StandardDropout
-from .training import cannot_take
+from .training import cannot_take, check_inputs
 
 
 def _is_stochastic(layer: nn.Module) -> bool:
@@ -107,6 +107,7 @@ def mc_predict(
                          f"{(1, *X.shape)}")
     if len(X) == 0:
         raise ValueError("X is empty: nothing to predict")
+    check_inputs(model, X, "X")  # NaN, integer pixels, float64, a shape the model refuses
     stochastic = [m for m in model.modules() if _is_stochastic(m)]
     if not stochastic:
         raise ValueError(

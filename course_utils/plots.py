@@ -1,18 +1,136 @@
 """Figures used across the chapters. Each function returns its matplotlib Figure.
 
 matplotlib is imported inside the functions, so ``import course_utils`` stays fast.
+
+Every argument is checked before anything is drawn, with the wording of
+:mod:`course_utils._validate`: a careless call (the whole ``axes`` array as ``ax``, a scalar
+where a list of numbers goes, flattened images) gets a message naming the argument and the fix,
+not a matplotlib error from deep inside the drawing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device
-from ._validate import module, number, positive_int, tensor
-from .training import History
+from ._validate import boolean, module, number, positive_int, tensor
+from .training import History, cannot_take, finite
+
+# --- the checks the plots share --------------------------------------------------------------
+
+
+def _shown(value: object) -> str:
+    # What was given, short: "tuple ('a', 'b')" tells the student what they passed.
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+def _text(name: str, value: object, *, optional: bool = True) -> str | None:
+    """``value`` if it is a str (or ``None`` when ``optional``): a title or an axis label.
+
+    A stray comma turns a title into a tuple, which matplotlib would print as "('a', 'b')".
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        allowed = "a str or None" if optional else "a str"
+        raise TypeError(f"{name} must be {allowed}, got {_shown(value)}")
+    return value
+
+
+def _axes(ax: object):
+    """``ax`` if it is ``None`` or one matplotlib Axes; the whole array from ``plt.subplots``
+    is the usual slip."""
+    if ax is None:
+        return None
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        shape = getattr(ax, "shape", None)
+        of = f" of shape {tuple(shape)}" if shape is not None else ""
+        raise TypeError(f"ax must be one matplotlib Axes (e.g. axes[0]), got "
+                        f"{type(ax).__name__}{of}")
+    return ax
+
+
+def _numbers(name: str, values: object, allowed: str) -> list[float]:
+    """``values`` as a list of finite floats: a list, tuple, range, or 1-D tensor or array.
+
+    Each entry is checked with :func:`~course_utils._validate.number`, so a bad one is named
+    with its position: ``series['acc'][2] must be a finite number, got nan``.
+    """
+    if isinstance(values, Tensor) or (hasattr(values, "ndim") and hasattr(values, "tolist")):
+        if values.ndim == 0:  # one number (a 0-d tensor, a NumPy scalar), not one per x
+            raise TypeError(f"{name} must be {allowed}, got {type(values).__name__} "
+                            f"{values.tolist()!r}")
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be {allowed}, got a {type(values).__name__} of "
+                             f"shape {tuple(values.shape)}")
+        values = (values.detach().cpu() if isinstance(values, Tensor) else values).tolist()
+    elif isinstance(values, (str, bytes, Mapping, set, frozenset)) or not isinstance(
+            values, Iterable):
+        # A set has no order, a dict's values are not the numbers, a str is not a list.
+        raise TypeError(f"{name} must be {allowed}, got {type(values).__name__}")
+    return [number(f"{name}[{i}]", v) for i, v in enumerate(values)]
+
+
+def _per_x(name: str, values: object, n: int, allowed: str) -> list[float]:
+    """:func:`_numbers`, and exactly one per x position."""
+    values = _numbers(name, values, allowed)
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} values for {n} x positions: it needs one "
+                         f"per x")
+    return values
+
+
+def _image_batch(name: str, images: object) -> Tensor:
+    """``images`` as an ``(N, H, W)`` batch if it is a non-empty, finite batch of grayscale
+    images shaped ``(N, 1, H, W)`` or ``(N, H, W)`` with floating-point (or bool) pixels.
+
+    The message for a wrong shape says how to fix the usual ones: flattened images
+    (``(N, 784)``), a single image, colour or multi-channel images.
+    """
+    if not isinstance(images, Tensor):
+        fix = (": stack them first, torch.stack(images)" if isinstance(images, (list, tuple))
+               else "")
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(images).__name__}{fix}")
+    shape = tuple(images.shape)
+    batch = images[:, 0] if images.dim() == 4 and shape[1] == 1 else images
+    if batch.dim() != 3:
+        raise ValueError(f"{name} must be (N, 1, H, W) or (N, H, W), got {shape}"
+                         f"{_shape_hint(shape)}")
+    if batch.numel() == 0:
+        raise ValueError(f"{name} is empty, shape {shape}: there are no images to draw")
+    if not (images.is_floating_point() or images.dtype == torch.bool):
+        raise TypeError(
+            f"{name} must be a floating-point tensor of pixel values, got dtype {images.dtype}; "
+            f"convert it first, e.g. images.float() / 255 for pixels in 0..255 (pixels are "
+            f"drawn on a fixed scale, [0, 1] by default, where 1 and above is white)")
+    finite(name, images)
+    return batch
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    side = math.isqrt(shape[-1]) if shape and shape[-1] > 0 else 0
+    flattened = side >= 8 and side * side == shape[-1]  # 784 = 28 * 28; not a 3 x 3 toy
+    if len(shape) == 2 and flattened:
+        return f": reshape with images.view(-1, 1, {side}, {side})"
+    if len(shape) == 1 and flattened:
+        return f": for one flattened image, reshape with images.view(1, 1, {side}, {side})"
+    if len(shape) == 2:
+        return ": for one image (H, W), add the batch dimension with images[None]"
+    if len(shape) == 4:
+        return (f": these have {shape[1]} channels and the images are drawn in grayscale; "
+                f"take one channel, images[:, :1], or their mean, images.mean(1)")
+    return ""
+
+
+# --- the plots -------------------------------------------------------------------------------
 
 
 def plot_history(histories: Mapping[str, History] | History, *, title: str | None = None):
@@ -30,12 +148,17 @@ def plot_history(histories: Mapping[str, History] | History, *, title: str | Non
     if isinstance(histories, History):
         histories = {"run": histories}
     if not isinstance(histories, Mapping) or not histories:
-        raise TypeError("histories must be a History or a non-empty dict {label: History}")
+        got = "an empty dict" if isinstance(histories, Mapping) else type(histories).__name__
+        raise TypeError(f"histories must be a History or a non-empty dict {{label: History}}, "
+                        f"got {got}")
     for label, h in histories.items():
         if not isinstance(h, History):
-            raise TypeError(f"histories[{label!r}] is a {type(h).__name__}, not a History")
+            fix = (": fit returns the History; pass that, not the model"
+                   if isinstance(h, nn.Module) else "")
+            raise TypeError(f"histories[{label!r}] is a {type(h).__name__}, not a History{fix}")
         if h.epochs == 0:
             raise ValueError(f"histories[{label!r}] has no epochs to plot")
+    _text("title", title)
 
     import matplotlib.pyplot as plt
 
@@ -81,7 +204,9 @@ def plot_decision_boundary(
     """Colour the plane by the class ``model`` predicts, and scatter the 2-D points ``(X, y)`` on top.
 
     The model runs in eval mode (dropout off) and is given back in the mode it was in.
-    Pass ``ax`` to draw several boundaries side by side.
+    Pass ``ax`` (one Axes, e.g. ``axes[0]``) to draw several boundaries side by side. ``y``
+    holds class indices 0, 1, ... in any dtype. NaN points, and a model that cannot take
+    2-feature points (one built for images), are refused with the messages ``fit`` gives.
 
     >>> model = nn.Linear(2, 2)
     >>> X, y = torch.randn(20, 2), torch.randint(0, 2, (20,))
@@ -91,20 +216,36 @@ def plot_decision_boundary(
     """
     module("model", model)
     if tensor("X", X).dim() != 2 or X.shape[1] != 2:
-        raise ValueError(f"X must be a tensor of 2-D points, shape (N, 2); got {tuple(X.shape)}")
+        raise ValueError(f"X must be a tensor of 2-D points, shape (N, 2); got {tuple(X.shape)} "
+                         f"(the plot colours a plane, so it draws 2-feature data such as "
+                         f"load_dataset('moons'))")
     if len(X) == 0:
         raise ValueError("X is empty: there are no points to plot")
-    if len(tensor("y", y)) != len(X):
-        raise ValueError("y must be a tensor with one label per point in X")
+    if tensor("y", y).dim() != 1:
+        raise ValueError(f"y must hold one class index per point, a 1-D tensor; got shape "
+                         f"{tuple(y.shape)} (for one-hot labels, pass y.argmax(1))")
+    if len(y) != len(X):
+        raise ValueError(f"y must be a tensor with one label per point in X: {len(X)} points but "
+                         f"{len(y)} labels")
+    labels = y.detach().cpu()
+    bad = labels < 0
+    if labels.is_floating_point():  # 0.0 and 1.0 are classes; 0.5 and NaN are not
+        bad |= labels.isnan() | (labels != labels.round())
+    if bad.any():
+        raise ValueError(f"y must hold class indices 0, 1, 2, ..., got {labels[bad][0].item()!r}")
+    finite("X", X)
     positive_int("resolution", resolution, minimum=2)
     margin = number("margin", margin, low=0.0, high=None)
-
-    import matplotlib.pyplot as plt
+    _text("title", title)
+    _axes(ax)
 
     points = X.detach().cpu().float()
-    labels = y.detach().cpu()
     lo = points.min(dim=0).values - margin
     hi = points.max(dim=0).values + margin
+    for i, coordinate in enumerate(("first", "second")):
+        if lo[i] == hi[i]:
+            raise ValueError(f"every point in X has the same {coordinate} coordinate and margin "
+                             f"is 0: there is no area to colour; pass margin > 0, e.g. 0.5")
     xs = torch.linspace(float(lo[0]), float(hi[0]), resolution)
     ys = torch.linspace(float(lo[1]), float(hi[1]), resolution)
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
@@ -112,8 +253,20 @@ def plot_decision_boundary(
 
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None else torch.float32
+    grid_in = grid.to(device=model_device(model), dtype=dtype)
     with eval_mode(model):
-        logits = model(grid.to(device=model_device(model), dtype=dtype))
+        # Two points first: a model for other inputs (784 pixels) is named as such, with the
+        # shapes of two points rather than of the whole grid.
+        try:
+            model(grid_in[:2])
+        except RuntimeError as err:
+            raise ValueError(f"{cannot_take(X, err)}; plot_decision_boundary needs a model that "
+                             f"takes 2-feature points, such as one trained on "
+                             f"load_dataset('moons')") from err
+        logits = model(grid_in)
+    if not isinstance(logits, Tensor):
+        raise TypeError(f"the model returned a {type(logits).__name__}; the plot needs its "
+                        f"logits, one tensor of shape (N, classes)")
     if logits.dim() != 2 or logits.shape[1] < 2:
         raise ValueError(
             f"the model gives outputs of shape {tuple(logits.shape[1:])} per point; the plot "
@@ -122,6 +275,8 @@ def plot_decision_boundary(
             "module whose forward returns torch.cat([-z, z], dim=1): its largest logit is "
             "class 1 exactly where z > 0")
     pred = logits.argmax(dim=1).cpu()
+
+    import matplotlib.pyplot as plt
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 4.2))
@@ -160,27 +315,53 @@ def plot_sweep(
     """Line plot of one or more measured quantities against a swept setting, with markers.
 
     ``errors`` (same keys as ``series``) draws error bars, e.g. a standard deviation over seeds
-    or a standard error.
+    or a standard error. ``x`` and every list of values may be a list, a tuple or a 1-D tensor
+    or array of numbers; with ``logx`` every ``x`` must be > 0. An ``x`` out of order warns:
+    each line joins its points in the order given.
 
     >>> fig = plot_sweep([10, 100, 1000], {"gap": [0.3, 0.2, 0.05]},
     ...                  xlabel="training examples", ylabel="accuracy", logx=True)
     >>> fig.axes[0].get_xscale()
     'log'
     """
-    x = list(x)
+    x = _numbers("x", x, "a list of numbers, the swept values")
     if not x:
         raise ValueError("x is empty: nothing to plot")
+    n = len(x)
+    one_per_x = f"a list of numbers, one per x ({n} x value{'s' * (n != 1)})"
     if not isinstance(series, Mapping) or not series:
-        raise TypeError("series must be a non-empty dict {label: values}")
-    for label, values in series.items():
-        if len(values) != len(x):
-            raise ValueError(f"series {label!r} has {len(values)} values for {len(x)} x positions")
-    errors = dict(errors or {})
-    for label, values in errors.items():
+        got = "an empty dict" if isinstance(series, Mapping) else type(series).__name__
+        raise TypeError(f"series must be a non-empty dict {{label: list of numbers}}, e.g. "
+                        f"{{'accuracy': values}}, got {got}")
+    series = {label: _per_x(f"series[{label!r}]", values, n, one_per_x)
+              for label, values in series.items()}
+    if errors is None:
+        errors = {}
+    if not isinstance(errors, Mapping):
+        raise TypeError(f"errors must be a dict like series, {{name: list of numbers}}, or None; "
+                        f"got {type(errors).__name__}")
+    for label in errors:
         if label not in series:
             raise ValueError(f"errors has a key {label!r} that is not in series {list(series)}")
-        if len(values) != len(x):
-            raise ValueError(f"errors {label!r} has {len(values)} values for {len(x)} x positions")
+    errors = {label: _per_x(f"errors[{label!r}]", values, n, one_per_x)
+              for label, values in errors.items()}
+    for label, values in errors.items():
+        for i, e in enumerate(values):
+            if e < 0:
+                raise ValueError(f"errors[{label!r}] must be >= 0 (an error bar is a length, such "
+                                 f"as a standard deviation), got {e!r} at position {i}")
+    _text("xlabel", xlabel, optional=False)
+    _text("ylabel", ylabel, optional=False)
+    _text("title", title)
+    if boolean("logx", logx) and min(x) <= 0:
+        raise ValueError(f"logx needs every x > 0, got {min(x)!r}: a log axis cannot show it; "
+                         f"drop that point or pass logx=False")
+    _axes(ax)
+    steps = [b - a for a, b in zip(x, x[1:], strict=False)]
+    if not (all(d > 0 for d in steps) or all(d < 0 for d in steps)):
+        warnings.warn(f"x = {x} is not in increasing (or decreasing) order, or repeats a value: "
+                      f"each line joins its points in the order given, so it doubles back; "
+                      f"sort x and each series together", stacklevel=2)
 
     import matplotlib.pyplot as plt
 
@@ -190,10 +371,10 @@ def plot_sweep(
         fig = ax.figure
     for i, (label, values) in enumerate(series.items()):
         if label in errors:
-            ax.errorbar(x, list(values), yerr=list(errors[label]), marker="o", color=f"C{i}",
-                        label=label, capsize=3)
+            ax.errorbar(x, values, yerr=errors[label], marker="o", color=f"C{i}", label=label,
+                        capsize=3)
         else:
-            ax.plot(x, list(values), marker="o", color=f"C{i}", label=label)
+            ax.plot(x, values, marker="o", color=f"C{i}", label=label)
     if logx:
         ax.set_xscale("log")
         # Label the swept values themselves rather than powers of ten.
@@ -221,26 +402,28 @@ def plot_image_grid(
 
     Each value is a batch shaped ``(N, 1, H, W)`` or ``(N, H, W)``; the first ``max_images`` are
     drawn. Values are shown on a fixed ``[vmin, vmax]`` scale so rows stay comparable (a dropped
-    pixel is black in every row).
+    pixel is black in every row, a value above ``vmax`` is white). Pixels must be floating-point
+    (or bool): integer images such as 0..255 ``uint8`` are refused with a hint
+    (``images.float() / 255``), since on the fixed scale every nonzero pixel would be white.
 
     >>> fig = plot_image_grid({"original": torch.rand(3, 1, 8, 8), "noisy": torch.rand(3, 8, 8)})
     >>> len(fig.axes)
     6
     """
     if not isinstance(rows, Mapping) or not rows:
-        raise TypeError("rows must be a non-empty dict {label: images}")
+        got = "an empty dict" if isinstance(rows, Mapping) else type(rows).__name__
+        fix = "; for one batch, pass {'images': images}" if isinstance(rows, Tensor) else ""
+        raise TypeError(f"rows must be a non-empty dict {{label: images}}, got {got}{fix}")
     positive_int("max_images", max_images)
+    vmin = number("vmin", vmin, high=None)
+    vmax = number("vmax", vmax, high=None)
+    if vmin >= vmax:
+        raise ValueError(f"vmin must be < vmax (the darkest and the brightest value shown), got "
+                         f"vmin={vmin!r} and vmax={vmax!r}")
+    _text("title", title)
     batches = {}
     for label, images in rows.items():
-        if not isinstance(images, Tensor):
-            raise TypeError(f"rows[{label!r}] is a {type(images).__name__}, not a tensor")
-        if images.dim() == 4 and images.shape[1] == 1:
-            images = images[:, 0]
-        if images.dim() != 3 or len(images) == 0:
-            raise ValueError(
-                f"rows[{label!r}] must be a non-empty batch shaped (N, 1, H, W) or (N, H, W), "
-                f"got {tuple(images.shape)}"
-            )
+        images = _image_batch(f"rows[{label!r}]", images)
         batches[label] = images[:max_images].detach().float().cpu()
 
     import matplotlib.pyplot as plt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import statistics
 import time
 from collections.abc import Callable
@@ -23,6 +24,21 @@ def _synchronize() -> None:
         mps.synchronize()
 
 
+def _require_no_arguments(fn: Callable) -> None:
+    # seconds_per_call(dropout_layer) is the usual slip: the call it times needs its arguments.
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # some built-ins have no signature to read
+        return
+    needed = [q.name for q in params if q.default is q.empty
+              and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)]
+    if needed:
+        name = getattr(fn, "__name__", "fn")
+        raise TypeError(f"fn must take no arguments, but {name} needs {', '.join(needed)}: wrap "
+                        f"the call you want to time, e.g. seconds_per_call(lambda: "
+                        f"{name}({', '.join(needed)}))")
+
+
 def seconds_per_call(
     fn: Callable[[], object], *, repeats: int = 5, number: int = 1, statistic: str = "median"
 ) -> float:
@@ -38,6 +54,7 @@ def seconds_per_call(
     """
     if not callable(fn):
         raise TypeError(f"fn must be a function to call, got {type(fn).__name__}")
+    _require_no_arguments(fn)
     positive_int("repeats", repeats)
     positive_int("number", number)
     choice("statistic", statistic, STATISTICS)

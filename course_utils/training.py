@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._modes import eval_mode, model_device, restored_modes
-from ._validate import boolean, choice, module, number, positive_int, tensor
+from ._validate import batch, boolean, choice, module, number, positive_int
 from ._validate import generator as check_generator
 from ._validate import seed as check_seed
 from .config import env_flag, resolve_device
@@ -29,7 +31,8 @@ _EVAL_BATCH = 2048
 
 
 def _is_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    # NumPy's numbers count (np.float32(0.5) is a numbers.Real); bools never do.
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
 
 
 @dataclass
@@ -113,6 +116,7 @@ class History:
                 if not (_is_number(x) and math.isfinite(x) and 0.0 <= x <= high):
                     raise ValueError(f"History.{f.name} must hold {what}, got {x!r} in epoch "
                                      f"{epoch}")
+            setattr(self, f.name, [float(x) for x in column])  # plain floats: JSON, repr
         lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"a History needs one entry per epoch in every list, got lengths "
@@ -145,8 +149,8 @@ def batches(
     >>> [len(yb) for _, yb in batches(X, y, 4, shuffle=False)]
     [4, 4, 2]
     """
-    tensor("X", X)
-    tensor("y", y)
+    batch("X", X)
+    batch("y", y)
     if len(X) != len(y):
         raise ValueError(f"X and y differ in length: {len(X)} inputs but {len(y)} labels")
     positive_int("batch_size", batch_size)
@@ -272,6 +276,7 @@ def fit(
     X_val, y_val = data.X_val.to(device), data.y_val.to(device)
     check_examples(model, X_train, y_train, "data.X_train", "data.y_train",
                    num_classes=data.num_classes)
+    check_examples(model, X_val, y_val, "data.X_val", "data.y_val", num_classes=data.num_classes)
     trainable = [q for q in model.parameters() if q.requires_grad]
     if not trainable:
         what = ("every parameter is frozen (requires_grad=False): unfreeze what should learn, "
@@ -384,6 +389,36 @@ def finite(name: str, X: Tensor) -> None:
 
 
 @torch.no_grad()
+def check_inputs(model: nn.Module, X: Tensor, x_name: str) -> Tensor:
+    """Refuse, with a message, inputs the model cannot take: NaN, a dtype other than the
+    model's (integer pixels, float64), or a shape its layers refuse. Returns the model's
+    eval-mode output on the first two examples.
+
+    >>> check_inputs(nn.Linear(2, 3), torch.zeros(4, 2, dtype=torch.uint8), "X")
+    Traceback (most recent call last):
+        ...
+    TypeError: X holds integers (torch.uint8) but the model computes in torch.float32: convert with X.float(), and divide by 255 if they are 0-255 pixel values
+    """
+    finite(x_name, X)
+    param = next(model.parameters(), None)
+    if param is not None and param.is_floating_point() and X.dtype != param.dtype:
+        if not X.is_floating_point():
+            raise TypeError(f"{x_name} holds integers ({X.dtype}) but the model computes in "
+                            f"{param.dtype}: convert with X.float(), and divide by 255 if they "
+                            f"are 0-255 pixel values")
+        raise TypeError(f"{x_name} is {X.dtype} but the model's parameters are {param.dtype}: "
+                        f"convert one of them, e.g. model.to({X.dtype}) or X.to({param.dtype})")
+    # One eval-mode forward on two examples catches a wrong first or last layer before any
+    # work, with a message instead of a matmul or cross_entropy error deep inside the loop.
+    # Eval mode draws no dropout masks, so this check does not shift the random stream.
+    try:
+        with eval_mode(model):
+            return model(X[:2].to(model_device(model, default=X.device)))
+    except RuntimeError as err:
+        raise cannot_take(X, err) from err
+
+
+@torch.no_grad()
 def check_examples(model: nn.Module, X: object, y: object, x_name: str, y_name: str, *,
                    num_classes: int | None = None) -> None:
     """Refuse, with a message, examples the model cannot be trained or evaluated on: a length
@@ -395,8 +430,8 @@ def check_examples(model: nn.Module, X: object, y: object, x_name: str, y_name: 
         ...
     ValueError: y holds labels from 0 to 3, but the model has 3 outputs: labels must be in 0..2
     """
-    tensor(x_name, X)
-    tensor(y_name, y)
+    batch(x_name, X)
+    batch(y_name, y)
     if len(X) != len(y):
         raise ValueError(f"{x_name} and {y_name} differ in length: {len(X)} inputs but "
                          f"{len(y)} labels")
@@ -406,20 +441,7 @@ def check_examples(model: nn.Module, X: object, y: object, x_name: str, y_name: 
         raise TypeError(f"{y_name} must hold one class index per example, a 1-D torch.long "
                         f"tensor; got shape {tuple(y.shape)} and dtype {y.dtype} (convert "
                         f"with .long(), or .argmax(1) for one-hot labels)")
-    finite(x_name, X)
-    param = next(model.parameters(), None)
-    if param is not None and X.is_floating_point() and X.dtype != param.dtype:
-        raise TypeError(f"{x_name} is {X.dtype} but the model's parameters are {param.dtype}: "
-                        f"convert one of them, e.g. model.to({X.dtype}) or X.to({param.dtype})")
-    # One eval-mode forward on two examples catches a wrong first or last layer before any
-    # work, with a message instead of a matmul or cross_entropy error deep inside the loop.
-    # Eval mode draws no dropout masks, so this check does not shift the random stream.
-    device = model_device(model)
-    try:
-        with eval_mode(model):
-            out = model(X[:2].to(device))
-    except RuntimeError as err:
-        raise cannot_take(X, err) from err
+    out = check_inputs(model, X, x_name)
     if out.dim() != 2:
         raise ValueError(f"the model outputs shape {tuple(out.shape)} for {len(out)} examples; "
                          f"expected logits of shape (batch, classes)")

@@ -15,6 +15,7 @@ from torch import Tensor
 from ._validate import boolean, check_p, positive_int, tensor
 from ._validate import seed as check_seed
 from .dropout import bernoulli_mask
+from .plots import _image_batch
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,25 @@ def mask_explorer(images: Tensor, *, p: float = 0.5, seed: int = 0, max_images: 
     redrawing the masked images and the measured kept fraction. Returns the widget; display it
     by leaving it as the last expression of a cell.
 
+    ``images`` is a batch of grayscale images, ``(N, 1, H, W)`` or ``(N, H, W)``, with
+    floating-point pixels in [0, 1]; every argument is checked before any widget is built.
+
     >>> box = mask_explorer(torch.rand(4, 1, 28, 28), p=0.3)  # doctest: +SKIP
     """
+    # Checked here, before any widget or import, and the images first: a flattened batch is
+    # named as `images`, not as the row label the figure would give it.
+    _image_batch("images", images)
+    images = images[:positive_int("max_images", max_images)]
+    p = check_p(p)  # a plain float for the slider, even from torch.tensor(0.5)
+    seed = check_seed("seed", seed)
+    mask_images(images, p, seed=seed)  # the remaining checks: floating-point pixels
+
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
     from IPython.display import display
 
     from .plots import plot_image_grid
 
-    images = tensor("images", images)[:positive_int("max_images", max_images)]
-    mask_images(images, p, seed=seed)  # validate the arguments before building any widget
     slider = widgets.FloatSlider(
         value=p, min=0.0, max=1.0, step=0.05, description="p (drop)",
         continuous_update=False, readout_format=".2f",
@@ -89,7 +99,7 @@ def mask_explorer(images: Tensor, *, p: float = 0.5, seed: int = 0, max_images: 
             plt.close(fig)  # shown once inside the widget, not again by the inline backend
 
     def resample(_button):
-        state["seed"] += 1
+        state["seed"] = (state["seed"] + 1) % 2**32  # the seed range: 2**32 - 1 wraps to 0
         redraw()
 
     slider.observe(redraw, names="value")

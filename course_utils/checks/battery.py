@@ -155,7 +155,11 @@ def require_callable(checker: str, fn: object, expected: str, args: tuple, kwarg
     name = getattr(fn, "__name__", "your function" if kind == "function" else "your layer")
     try:
         signature = inspect.signature(fn)
-    except (ValueError, TypeError):  # some built-ins have no signature; the checks will tell
+    except (ValueError, TypeError):  # a built-in without a signature: one trial call tells
+        try:
+            fn(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{wanted}, but {name} cannot be called that way ({err})") from None
         return name
     _require_order(wanted, name, signature, expected, len(args))
     try:
