@@ -288,7 +288,7 @@ class AssertsP(nn.Linear):
     def __init__(self, in_features, out_features, p):
         super().__init__(in_features, out_features)
         assert 0 <= p <= 1
-        self.p = p
+        self.p, self.per_example = p, False
 
     forward = DropConnectLinear.forward
 
@@ -460,6 +460,28 @@ def test_checker_catches_bad_implementations(bad, failing, capsys):
     assert "hint:" in capsys.readouterr().out
     with pytest.raises(Fail):  # and alone, outside the battery
         failing(c.Target(bad, per_example=False))
+
+
+@pytest.mark.parametrize("bad, first, hint", [
+    (InPlace, c.weight_unchanged, "self.weight.data *= mask"),
+    (Reassigned, c.weight_unchanged, "never assign to self.weight"),
+    (InputDropout, c.grad_zeros, "not the input or the output"),
+    (OutputDropout, c.grad_zeros, "not the input or the output"),
+    (Unscaled, c.mean, "not scaled"),
+    (SwappedKeep, c.mean, "DROP probability"),
+    (MaskAlsoInEval, c.eval_mode, "use no mask"),
+    (MaskFromInit, c.parameters, "not once in __init__"),
+    (CpuMask, c.dtype_device, "device=self.weight.device"),
+    (Detached, c.grad_zeros, "no .data, .detach() or torch.no_grad()"),
+    (AssertsP, c.rejects_bad_p, "asserts vanish under python -O"),
+], ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("seed", [0, 7])  # 0: the battery's own; the first hint must not change
+def test_the_first_failure_names_the_mistake(bad, first, hint, seed, capsys, monkeypatch):
+    from course_utils.checks import battery
+    monkeypatch.setattr(battery, "SEED", seed)
+    failed, out = failed_checks(check_dropconnect, bad, c.CHECKS, capsys)
+    assert failed and failed[0] == next(label for label, check in c.CHECKS if check is first), out
+    assert hint in first_hint(out), out
 
 
 class NoSuperInit(nn.Module):

@@ -250,11 +250,9 @@ STRUCTURES = [
     ((2,), "each key was kept or dropped for every query at once",
      "a mask of shape (..., 1, keys) hides whole keys; drop single weights"),
     ((1,), "every head got the same mask",
-     "a mask of shape (batch, 1, queries, keys) is shared by the heads; draw one with the "
-     "weights' full shape"),
+     "a mask of shape (batch, 1, queries, keys) is shared by the heads"),
     ((0,), "every example got the same mask",
-     "a mask without the batch dimension is shared by the whole batch; draw one with the "
-     "weights' full shape"),
+     "a mask without the batch dimension is shared by the whole batch"),
 ]
 DIM_NAMES = ("batch", "heads", "queries", "keys")
 

@@ -185,9 +185,15 @@ def drop_fraction(s: Subject) -> None:
         if close(frac, p, tol):
             continue
         if close(frac, 1 - p, tol):
-            hint = "you dropped with probability 1 - p: p is the DROP probability, keep where rand > p"
+            hint = "you dropped with probability 1 - p: p is the DROP probability, keep where rand >= p"
         elif close(frac, normal_cdf(p), tol):
             hint = "torch.randn draws normal numbers; the mask needs uniform ones from torch.rand"
+        elif frac in (0.0, 1.0):
+            # The entries of a 1-D X went together: a mask of shape X.shape[1:] or (1,) is
+            # one coin broadcast over the batch, which is what students write.
+            hint = ("all the entries were dropped or kept together, so they share one coin (a "
+                    "mask of shape X.shape[1:] or (1,) is broadcast over the batch): draw it "
+                    f"with X's full shape, {SAFE_MASK}")
         else:
             hint = "compare uniform numbers with p: mask = torch.rand(X.shape, device=X.device) >= p"
         raise Fail(f"with p={p}, {frac:.3f} of the entries were dropped (expected {p} ± {tol:.3f})",
