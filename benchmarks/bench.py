@@ -11,7 +11,10 @@ median of at least five rounds. The rows:
 5. each chapter's execution time in fast mode (through nbval, as ``make test`` runs it) and in
    full mode (as ``make course`` runs it), and its slowest full-mode cell, against the classroom
    targets (40 s, 180 s, 30 s), on whichever FashionMNIST the chapters load (the table says);
-6. the time ``import course_utils`` adds to ``import torch``.
+6. the time ``import course_utils`` adds to ``import torch``;
+7. each chapter's *Run all* time alone and beside one busy single-threaded process (a browser
+   tab or a video call, in class), under the thread policy of ``set_threads``, against the
+   target of 1.3x.
 
 Usage::
 
@@ -51,7 +54,7 @@ from course_utils.comparison import COMPARISON
 from course_utils.timing import seconds_per_call
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = (1, 2, 3, 4, 5, 6)
+ROWS = (1, 2, 3, 4, 5, 6, 7)
 P = 0.5  # the drop probability of every benchmarked layer
 LR = 0.01
 MiB = 2**20
@@ -358,8 +361,9 @@ def real_data_line() -> str:
         return f"digits (offline fallback: {type(err).__name__})"
 
 
-def slowest_cell(executed: Path) -> tuple[int, float]:
-    """(index, seconds) of the longest-running code cell of an executed notebook.
+def slowest_cell(executed) -> tuple[int, float]:
+    """(index, seconds) of the longest-running code cell of an executed notebook (a path or
+    the notebook itself).
 
     nbclient records when each cell started and finished in the cell's metadata.
     """
@@ -373,8 +377,8 @@ def slowest_cell(executed: Path) -> tuple[int, float]:
         parse = datetime.datetime.fromisoformat
         return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
 
-    cells = nbformat.read(executed, as_version=4).cells
-    times = [(seconds(cell), i) for i, cell in enumerate(cells) if cell.cell_type == "code"]
+    nb = nbformat.read(executed, as_version=4) if isinstance(executed, Path) else executed
+    times = [(seconds(cell), i) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     longest, index = max(times, default=(0.0, 0))
     return index, longest
 
@@ -442,6 +446,70 @@ def bench_import(sizes: Sizes, log) -> list[Row]:
                 ours < IMPORT_BUDGET_S)]
 
 
+# --- row 7: Run all beside a busy process -----------------------------------------------------
+
+LOAD_RATIO = 1.3  # beside one busy process, a chapter may take at most this times its time alone
+BUSY_CODE = "while True: pass"  # one busy core, as a browser tab or a video call makes one
+
+
+def run_all(path: Path) -> tuple[float, int, float]:
+    """Execute a chapter top to bottom in full mode, as *Run all* does in class.
+
+    Returns (seconds, index of the slowest cell, its seconds). The kernel starts fresh, so
+    ``set_threads`` in the setup cell applies its policy (or ``COURSE_THREADS``) as it would for
+    a student.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=None, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return (time.perf_counter() - start, *slowest_cell(nb))
+
+
+def bench_under_load(notebook_dir: Path, log) -> list[Row]:
+    notebooks = chapters(notebook_dir)
+    policy = os.environ.get("COURSE_THREADS", "").strip() or "set_threads() default"
+    saved = {name: os.environ.get(name) for name in ("COURSE_FAST", "COURSE_PROGRESS")}
+    os.environ.update(COURSE_FAST="0", COURSE_PROGRESS="0")
+    times: dict[str, dict[str, tuple[float, int, float]]] = {}
+    try:
+        for path in notebooks:
+            log(f"row 7: {path.name} alone")
+            alone = run_all(path)
+            log(f"row 7: {path.name} beside one busy process")
+            busy = subprocess.Popen([sys.executable, "-c", BUSY_CODE])
+            try:
+                loaded = run_all(path)
+            finally:
+                busy.kill()
+                busy.wait()
+            times[path.name] = {"alone": alone, "loaded": loaded}
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    rows = [Row(7, f"threads: {policy} (COURSE_THREADS), {os.cpu_count()} cores", "", "")]
+    for name, t in times.items():
+        (alone, i, cell), (loaded, j, cell_loaded) = t["alone"], t["loaded"]
+        ratio = loaded / alone
+        rows.append(Row(7, f"  {name}: alone / beside a busy process, slowest cell",
+                        f"{alone:.0f} s / {loaded:.0f} s, cell {i} {cell:.0f} s / {j} "
+                        f"{cell_loaded:.0f} s", f"{ratio:.2f}x", f"<= {LOAD_RATIO}x",
+                        ratio <= LOAD_RATIO))
+    total_alone = sum(t["alone"][0] for t in times.values())
+    total_loaded = sum(t["loaded"][0] for t in times.values())
+    rows.append(Row(7, f"all {len(times)} chapters: alone / beside a busy process",
+                    f"{total_alone:.0f} s / {total_loaded:.0f} s",
+                    f"{total_loaded / total_alone:.2f}x"))
+    return rows
+
+
 # --- the table -------------------------------------------------------------------------------
 
 
@@ -493,6 +561,8 @@ def run(rows: set[int], sizes: Sizes, device: torch.device, notebook_dir: Path,
         results += bench_course(notebook_dir, log)
     if 6 in rows:
         results += bench_import(sizes, log)
+    if 7 in rows:
+        results += bench_under_load(notebook_dir, log)
     return format_table(results, machine_line(device, sizes))
 
 
@@ -512,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes: checks that every row runs in seconds")
     parser.add_argument("--rows", type=parse_rows, default=set(ROWS),
-                        help="comma-separated rows to run (default: all, 1-6)")
+                        help="comma-separated rows to run (default: all, 1-7)")
     parser.add_argument("--device", default="cpu", help="where rows 1-4 run (default: cpu)")
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks" / "solutions",
                         help="the chapters that row 5 executes (default: notebooks/solutions/)")

@@ -22,7 +22,7 @@ from .checks import (
     check_dropconnect,
     check_dropout_layer,
 )
-from .config import data_dir, fast_mode, get_device, set_seed
+from .config import data_dir, fast_mode, get_device, set_seed, set_threads
 from .data import (
     DATASET_NAMES,
     Dataset,
@@ -93,6 +93,7 @@ __all__ = [
     "plot_sweep",
     "seconds_per_call",
     "set_seed",
+    "set_threads",
     "short_stub_errors",
     "small_cnn",
     "standard_dropout",

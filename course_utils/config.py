@@ -12,17 +12,21 @@ Environment variables (all optional):
 - ``COURSE_REQUIRE_REAL_DATA=1``: a dataset that would fall back to the digits raises instead.
   CI sets it, so a run on the fallback can never pass for a run on the real data.
 - ``COURSE_PROGRESS=0``: turn off the progress bars of :func:`course_utils.fit`.
+- ``COURSE_THREADS``: how many CPU threads :func:`set_threads` gives torch (``all`` for torch's
+  default), instead of leaving one core free.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ._validate import positive_int
 from ._validate import seed as check_seed
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -183,3 +187,53 @@ def require_real_data() -> bool:
     True
     """
     return env_flag("COURSE_REQUIRE_REAL_DATA")
+
+
+_TORCH_DEFAULT_THREADS: int | None = None  # torch's own choice, read before set_threads changes it
+
+
+def set_threads(threads: int | str | None = None) -> int:
+    """Set how many CPU threads torch computes with, and return the number.
+
+    By default it leaves one core free: torch's default minus one, at least 1. In class the
+    kernel shares the laptop with a browser and a video call, and torch's threads wait for one
+    another by spinning, so a busy neighbour on one core slows every step: on 2 cores, a fit
+    took 4.4x as long beside one busy process with torch's 2 threads, and 1.2x with 1 thread
+    (benchmarks/README.md, row 7). Colab and Kaggle run the kernel on a machine of its own, so
+    there it keeps torch's default. ``threads`` (or ``COURSE_THREADS``) sets a number, or
+    ``"all"`` for torch's default; ``OMP_NUM_THREADS``, when set, is left as it is.
+
+    Calling it again starts from torch's default, not from the last count.
+
+    >>> n = set_threads(1); n, torch.get_num_threads()
+    (1, 1)
+    >>> set_threads("all") >= 1
+    True
+    """
+    global _TORCH_DEFAULT_THREADS
+    if _TORCH_DEFAULT_THREADS is None:
+        _TORCH_DEFAULT_THREADS = torch.get_num_threads()
+    name = "threads"
+    if threads is None and os.environ.get("COURSE_THREADS", "").strip():
+        name, threads = "COURSE_THREADS", os.environ["COURSE_THREADS"].strip()
+    if threads is None:
+        if os.environ.get("OMP_NUM_THREADS", "").strip() or _runs_on_its_own_machine():
+            threads = _TORCH_DEFAULT_THREADS
+        else:
+            threads = max(1, _TORCH_DEFAULT_THREADS - 1)
+    elif isinstance(threads, str) and threads.strip().lower() == "all":
+        threads = _TORCH_DEFAULT_THREADS
+    elif isinstance(threads, str) and threads.strip().isdigit():
+        threads = int(threads)
+    elif isinstance(threads, str):
+        raise ValueError(f"{name} must be a positive whole number of threads or 'all', "
+                         f"got {threads!r}")
+    threads = positive_int(name, threads)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+def _runs_on_its_own_machine() -> bool:
+    # A hosted kernel shares no cores with the student's browser.
+    return "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ

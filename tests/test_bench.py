@@ -49,25 +49,27 @@ def test_quick_run_prints_every_row_of_the_table(tmp_path):
     assert f"torch {torch.__version__}" in header and "--quick sizes" in header
     assert columns.split() == ["#", "measurement", "measured", "ratio", "target", "result"]
     assert set(rule) <= {"-", " "}
-    assert {int(row.split()[0]) for row in rows} == {1, 2, 3, 4, 5, 6}
+    assert {int(row.split()[0]) for row in rows} == {1, 2, 3, 4, 5, 6, 7}
     text = "\n".join(rows)
     for measurement in ("tutorial pipeline / fit", "share of the float32 matmul peak",
                         "dropout_layer / F.dropout", "per-batch mask / nn.Linear",
                         "per-example masks: peak memory", "01_tiny.ipynb: fast / full mode",
                         "data: ",
                         "fast mode through nbval", "full mode (make course)",
-                        "import course_utils"):
+                        "import course_utils", "01_tiny.ipynb: alone / beside a busy process",
+                        "threads: "):
         assert measurement in text, f"no row for {measurement!r}:\n{text}"
     targets = [row for row in rows if re.search(r"(>=|<=|<) [\d.]+", row)]
-    assert len(targets) == 9, text  # each target row says whether this run met it
+    assert len(targets) == 10, text  # each target row says whether this run met it
     assert all(row.rstrip().endswith(("met", "MISSED")) for row in targets), text
     assert not re.search(r"\bnan\b|\binf\b", text, re.IGNORECASE), text
     assert "row 5: 01_tiny.ipynb through nbval in fast mode" in run.stderr
+    assert "row 7: 01_tiny.ipynb beside one busy process" in run.stderr
 
 
 def test_rows_option_is_checked(bench):
     assert bench.parse_rows("3,1") == {1, 3}
-    for bad in ("7", "one", ""):
+    for bad in ("8", "one", ""):
         with pytest.raises(Exception, match="--rows takes numbers"):
             bench.parse_rows(bad)
 

@@ -59,7 +59,8 @@ def test_setup_cell(path):
     source = setup.source
     assert '"google.colab" in sys.modules' in source
     assert REPO.install_requirement in source
-    for needed in ("set_seed(", "short_stub_errors()", "get_device()", "fast_mode()", "print("):
+    for needed in ("set_seed(", "short_stub_errors()", "get_device()", "set_threads()",
+                   "fast_mode()", "print("):
         assert needed in source, f"{path.name}: the setup cell should call {needed}"
 
 
