@@ -488,6 +488,8 @@ def bench_under_load(notebook_dir: Path, log) -> list[Row]:
                 busy.kill()
                 busy.wait()
             times[path.name] = {"alone": alone, "loaded": loaded}
+            log(f"row 7: {path.name}: {alone[0]:.0f} s alone, {loaded[0]:.0f} s beside a busy "
+                f"process (slowest cells {alone[2]:.0f} s / {loaded[2]:.0f} s)")
     finally:
         for name, value in saved.items():
             if value is None:

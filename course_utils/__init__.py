@@ -48,7 +48,7 @@ from .timing import seconds_per_call
 from .training import History, batches, evaluate, fit
 from .widgets import MaskedImages, mask_explorer, mask_images
 
-__version__ = "0.2.0"  # = pyproject.toml's version; the release tag is v0.2.0
+__version__ = "0.3.0"  # = pyproject.toml's version; the release tag is v0.3.0
 
 __all__ = [
     "CNN_SLOTS",
