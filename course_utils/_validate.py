@@ -201,7 +201,8 @@ def dtype(name: str, value: object) -> torch.dtype:
         ...
     TypeError: dtype must be a torch.dtype such as torch.float16, got str 'float16'
     """
-    if isinstance(value, torch.dtype):
+    if _compiling() or isinstance(value, torch.dtype):
+        # torch 2.1's dynamo cannot trace isinstance(..., torch.dtype); eager calls check it.
         return value
     spelled = str(getattr(value, "__name__", value)).removeprefix("torch.")
     known = isinstance(getattr(torch, spelled, None), torch.dtype)
@@ -258,3 +259,11 @@ def module(name: str, value: object) -> nn.Module:
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
     return value
 
+
+
+def _compiling() -> bool:
+    """True while torch.compile traces (``torch.compiler`` from torch 2.3, ``torch._dynamo`` before)."""
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return compiler.is_compiling()
+    return torch._dynamo.is_compiling()

@@ -48,6 +48,7 @@ from torch import Tensor
 from .battery import Checklist, Fail, require_callable, run_battery
 from .stats import agreement, close, hint_for_ratio, normal_cdf, sigma_band
 from .trials import (
+    dropout_dtypes,
     expect_value_error,
     other_device,
     positive,
@@ -207,7 +208,7 @@ def half_precision_rate(s: Subject) -> None:
     # (rand_like drops 0.29% in bfloat16 and 0.124% in float16, and 1 - 0.001 is exactly 1.0
     # in bfloat16, so torch.bernoulli of it never drops).
     n = 1 << 22
-    for dt in (torch.bfloat16, torch.float16):
+    for dt in dropout_dtypes():
         for p in (0.9, 0.001):
             frac = (s(torch.ones(n, dtype=dt), p) == 0).double().mean().item()
             tol = sigma_band(p, n)

@@ -73,6 +73,20 @@ HALF_CASES = [(torch.bfloat16, 0.9, 1 << 22), (torch.bfloat16, 0.001, 1 << 19),
               (torch.float16, 0.9, 1 << 19), (torch.float16, 0.001, 1 << 22)]
 
 
+@functools.cache
+def dropout_dtypes() -> tuple[torch.dtype, ...]:
+    """bfloat16 and float16, those of them torch's own dropout runs in on the CPU (torch 2.1 has
+    no float16 bernoulli_ there, so a right answer built on F.dropout would fail)."""
+    usable = []
+    for dtype in (torch.bfloat16, torch.float16):
+        try:
+            F.dropout(torch.ones(2, dtype=dtype), 0.5, True)
+        except RuntimeError:
+            continue
+        usable.append(dtype)
+    return tuple(usable)
+
+
 def half_dtypes() -> tuple[torch.dtype, ...]:
     """bfloat16 and float16, those of them :func:`matmul_dtypes` has."""
     return tuple(dt for dt in (torch.bfloat16, torch.float16) if dt in matmul_dtypes())
