@@ -47,11 +47,13 @@ def test_quick_run_prints_every_row_of_the_table(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     header, blank, columns, rule, *rows = run.stdout.strip().splitlines()
     assert f"torch {torch.__version__}" in header and "--quick sizes" in header
+    assert " torch thread" in header  # rows 1-4 ran under set_threads(), and say with how many
     assert columns.split() == ["#", "measurement", "measured", "ratio", "target", "result"]
     assert set(rule) <= {"-", " "}
     assert {int(row.split()[0]) for row in rows} == {1, 2, 3, 4, 5, 6, 7}
     text = "\n".join(rows)
     for measurement in ("tutorial pipeline / fit", "share of the float32 matmul peak",
+                        "dropout_masks='torch'",
                         "dropout_layer / F.dropout", "per-batch mask / nn.Linear",
                         "per-example masks: peak memory", "01_tiny.ipynb: fast / full mode",
                         "data: ",
@@ -60,7 +62,7 @@ def test_quick_run_prints_every_row_of_the_table(tmp_path):
                         "threads: "):
         assert measurement in text, f"no row for {measurement!r}:\n{text}"
     targets = [row for row in rows if re.search(r"(>=|<=|<) [\d.]+", row)]
-    assert len(targets) == 10, text  # each target row says whether this run met it
+    assert len(targets) == 11, text  # each target row says whether this run met it
     assert all(row.rstrip().endswith(("met", "MISSED")) for row in targets), text
     assert not re.search(r"\bnan\b|\binf\b", text, re.IGNORECASE), text
     assert "row 5: 01_tiny.ipynb through nbval in fast mode" in run.stderr

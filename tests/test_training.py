@@ -180,6 +180,38 @@ def test_fit_bad_arguments(moons, kwargs, error, message):
         fit(small_model(moons), moons, **args)
 
 
+@pytest.mark.parametrize("values, finite", [
+    ([1.0, 3e38, 3e38], True),  # the float32 sum overflows: the exact check decides
+    ([1.0, float("nan")], False),
+    ([float("inf"), 2.0], False),
+    ([float("inf"), float("-inf")], False),  # the sum is NaN
+    ([], True),
+])
+def test_all_finite(values, finite):
+    from course_utils.training import all_finite
+    for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+        if dtype == torch.float16 and values and max(abs(v) for v in values) > 6e4 and finite:
+            continue  # 3e38 is not a float16
+        assert all_finite(torch.tensor(values, dtype=dtype)) is finite, (values, dtype)
+
+
+def test_adam_uses_the_fused_kernel_where_this_torch_has_one(moons):
+    from course_utils.training import _make_optimizer
+    params = [nn.Parameter(torch.zeros(3))]
+    for name in ("adam", "adamw"):
+        opt = _make_optimizer(name, params, 0.1, 0.0, 0.0)
+        try:
+            type(opt)([nn.Parameter(torch.zeros(1))], fused=True)
+            supported = True
+        except RuntimeError:
+            supported = False
+        assert bool(opt.defaults.get("fused")) is supported
+        params[0].grad = torch.ones(3)
+        opt.step()
+        assert torch.all(params[0] < 0), "one Adam step moves every weight against its gradient"
+        params[0].data.zero_()
+
+
 def test_fit_wrong_number_of_outputs(moons):
     model = mlp(2, [8], 10)  # ten outputs for a two-class dataset
     with pytest.raises(ValueError, match="2 classes: the last layer needs 2 outputs"):
