@@ -18,7 +18,7 @@ median of at least five rounds. The rows:
 
 Usage::
 
-    python benchmarks/bench.py              # everything: about 9 minutes on a 2-core CPU
+    python benchmarks/bench.py              # everything: about 35 minutes on a 2-core CPU
     python benchmarks/bench.py --rows 3,4   # some rows only
     python benchmarks/bench.py --quick      # tiny sizes, to check that the suite runs
 

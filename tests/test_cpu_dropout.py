@@ -135,3 +135,21 @@ def test_torch_masks_are_pytorchs_own_draws(moons):
 def test_fit_refuses_an_unknown_mask_source(moons):
     with pytest.raises(ValueError, match="dropout_masks"):
         fit(mlp(2, [8], 2), moons, epochs=1, lr=0.1, dropout_masks="bernoulli")
+
+
+def test_mc_predict_draws_course_masks_and_leaves_the_layers_as_they_were():
+    from course_utils import mc_predict
+
+    net = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 3))
+    X = torch.randn(16, 8)
+    torch.manual_seed(0)
+    pred = mc_predict(net, X, T=400)
+    assert "forward" not in vars(net[2]) and net[2].training
+    # The mean over 400 passes agrees with PyTorch's own masks up to Monte Carlo noise.
+    torch.manual_seed(1)
+    with torch.no_grad():
+        net.eval()
+        net[2].train()
+        own = torch.stack([net(X).softmax(-1) for _ in range(400)])
+    noise = ((pred.variance + own.var(0, correction=0)) / 400).sqrt()
+    assert ((pred.mean - own.mean(0)).abs() <= 5 * noise + 1e-3).all()
