@@ -264,8 +264,9 @@ def fit(
             mostly training time, the number to compare when timing models.
         dropout_masks: ``"fast"`` lets the model's ``nn.Dropout`` layers draw their masks on
             the CPU as :func:`dropout_layer` does, from uniform numbers: the same distribution
-            as PyTorch's ``bernoulli_``, several times faster on most CPUs, but other random
-            numbers. ``"torch"`` keeps PyTorch's own draws, e.g. to match a hand-written
+            as PyTorch's ``bernoulli_``, several times faster on AMD and ARM CPUs, but other
+            random numbers (on Intel CPUs PyTorch's own draws are fast, and are kept).
+            ``"torch"`` keeps PyTorch's own draws everywhere, e.g. to match a hand-written
             training loop number for number. The layers stay ``nn.Dropout`` either way.
 
     >>> from course_utils import load_dataset

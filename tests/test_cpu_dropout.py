@@ -6,9 +6,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils import check_dropout_layer, fit, load_dataset, mlp, set_seed
-from course_utils._cpu_dropout import course_masks
+from course_utils import _cpu_dropout, check_dropout_layer, fit, load_dataset, mlp, set_seed
+from course_utils._cpu_dropout import course_masks, torch_masks_are_fast
 from course_utils.training import DROPOUT_MASKS
+
+
+@pytest.fixture(autouse=True)
+def slow_torch_masks(monkeypatch):
+    """Test the course's masks on every CPU: on an Intel CPU, course_masks leaves PyTorch's
+    MKL masks in place, and only the last test here is about that."""
+    monkeypatch.setattr(_cpu_dropout, "torch_masks_are_fast", lambda: False)
 
 
 def through_nn_dropout(X, p, training=True):
@@ -153,3 +160,15 @@ def test_mc_predict_draws_course_masks_and_leaves_the_layers_as_they_were():
         own = torch.stack([net(X).softmax(-1) for _ in range(400)])
     noise = ((pred.variance + own.var(0, correction=0)) / 400).sqrt()
     assert ((pred.mean - own.mean(0)).abs() <= 5 * noise + 1e-3).all()
+
+
+def test_where_torch_has_fast_masks_nothing_changes(monkeypatch):
+    monkeypatch.setattr(_cpu_dropout, "torch_masks_are_fast", lambda: True)
+    layer = nn.Dropout(0.5)
+    with course_masks(layer):
+        assert "forward" not in vars(layer)
+
+
+def test_the_vendor_check_answers_a_bool():
+    torch_masks_are_fast.cache_clear()  # the real check, not the fixture's stand-in
+    assert isinstance(torch_masks_are_fast(), bool)
