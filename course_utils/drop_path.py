@@ -3,8 +3,10 @@
 A residual block computes ``x + branch(x)``. Drop path zeroes ``branch(x)`` for a random subset
 of the examples in the batch (that block is then the identity for them) and scales the kept
 branches by ``1 / (1 - p)``, the inverted convention of chapter 04, so nothing changes in
-expectation and eval mode is the plain block. Huang et al. (2016) called it stochastic depth;
-the rate usually grows linearly with depth (:func:`linear_drop_rates`).
+expectation and eval mode is the plain block. Huang et al. (2016) introduced it as stochastic
+depth, with one coin per block for each mini-batch (``mode="batch"``); timm's ``drop_path``, in
+ViT and ConvNeXt, draws one per example (``mode="row"``, the default here). The rate usually
+grows linearly with depth (:func:`linear_drop_rates`).
 
 The name collides with DropConnect (chapter 06): EfficientNet's ``drop_connect_rate`` is this,
 not a mask on weights.
@@ -29,8 +31,8 @@ def drop_path(X: Tensor, p: float, *, mode: str = "row", training: bool = True,
               generator: torch.Generator | None = None) -> Tensor:
     """Zero whole examples of ``X`` with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
-    ``mode="row"`` draws one coin per example (dimension 0), the stochastic depth of ViT and
-    ConvNeXt; ``mode="batch"`` draws one coin for the whole batch. The same arguments and
+    ``mode="row"`` draws one coin per example (dimension 0), the drop path of ViT and ConvNeXt;
+    ``mode="batch"`` draws one coin for the whole batch, as Huang et al. (2016) did. The same arguments and
     meaning as ``torchvision.ops.stochastic_depth(X, p, mode, training)``. Identity when
     ``training=False`` or ``p=0``; never modifies ``X``.
 
