@@ -2,10 +2,10 @@
 
 On the CPU, PyTorch draws ``nn.Dropout``'s mask with ``bernoulli_``, which (except on Intel
 CPUs, where it calls MKL, and where this module changes nothing) draws one double-precision
-number at a time: 13% of a ``fit`` epoch
-of the 784-256-256-10 MLP at batch size 64 (``benchmarks/README.md``). ``dropout_layer``
-compares float32 uniforms with ``p`` instead, about 3.5 times faster there, with the same
-distribution and the same gradient, and the dropout checker tests it. Inside
+number at a time: 13% of a ``fit`` epoch of the 784-256-256-10 MLP at batch size 64
+(``benchmarks/README.md``). ``dropout_layer`` compares float32 uniforms with ``p`` instead,
+about 3.5 times faster there, with the same distribution and the same gradient, and the
+dropout checker tests it. Inside
 :func:`course_masks`, each plain ``nn.Dropout`` of the model computes with it; on exit the
 layers are as they were. The model still holds ``nn.Dropout`` layers, of that type, with the
 same ``p``: only where the random numbers come from changes (another stream of the same

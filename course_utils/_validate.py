@@ -260,7 +260,6 @@ def module(name: str, value: object) -> nn.Module:
     return value
 
 
-
 def _compiling() -> bool:
     """True while torch.compile traces (``torch.compiler`` from torch 2.3, ``torch._dynamo`` before)."""
     compiler = getattr(torch, "compiler", None)

@@ -32,8 +32,8 @@ def drop_path(X: Tensor, p: float, *, mode: str = "row", training: bool = True,
     """Zero whole examples of ``X`` with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
     ``mode="row"`` draws one coin per example (dimension 0), the drop path of ViT and ConvNeXt;
-    ``mode="batch"`` draws one coin for the whole batch, as Huang et al. (2016) did. The same arguments and
-    meaning as ``torchvision.ops.stochastic_depth(X, p, mode, training)``. Identity when
+    ``mode="batch"`` draws one coin for the whole batch, as Huang et al. (2016) did. The same
+    arguments and meaning as ``torchvision.ops.stochastic_depth(X, p, mode, training)``. Identity when
     ``training=False`` or ``p=0``; never modifies ``X``.
 
     >>> g = torch.Generator().manual_seed(0)

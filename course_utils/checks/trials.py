@@ -45,6 +45,24 @@ def run_on_device(run: Callable[[], Tensor], where: torch.device, what: str, hin
         raise
 
 
+def _dtypes_that_run(dtypes, probe) -> tuple[torch.dtype, ...]:
+    """Those of ``dtypes`` in which ``probe(dtype)`` runs: torch raises a RuntimeError for a
+    dtype it has no CPU kernel for."""
+    usable = []
+    for dtype in dtypes:
+        try:
+            probe(dtype)
+        except RuntimeError:
+            continue
+        usable.append(dtype)
+    return tuple(usable)
+
+
+def _matmul_probe(dtype: torch.dtype) -> None:
+    a = torch.ones(2, 2, 2, dtype=dtype)
+    a @ a, F.linear(a[0], a[0]), a.softmax(-1)
+
+
 @functools.cache
 def matmul_dtypes() -> tuple[torch.dtype, ...]:
     """The dtypes this torch can multiply matrices in on the CPU: float64 and float32, and
@@ -54,15 +72,8 @@ def matmul_dtypes() -> tuple[torch.dtype, ...]:
     >>> torch.float64 in matmul_dtypes()
     True
     """
-    usable = []
-    for dtype in (torch.float64, torch.float32, torch.bfloat16, torch.float16):
-        a = torch.ones(2, 2, 2, dtype=dtype)
-        try:
-            a @ a, F.linear(a[0], a[0]), a.softmax(-1)
-        except RuntimeError:
-            continue
-        usable.append(dtype)
-    return tuple(usable)
+    return _dtypes_that_run((torch.float64, torch.float32, torch.bfloat16, torch.float16),
+                            _matmul_probe)
 
 
 # The half-precision rate checks: (dtype, p, entries measured). The snapping of
@@ -77,14 +88,8 @@ HALF_CASES = [(torch.bfloat16, 0.9, 1 << 22), (torch.bfloat16, 0.001, 1 << 19),
 def dropout_dtypes() -> tuple[torch.dtype, ...]:
     """bfloat16 and float16, those of them torch's own dropout runs in on the CPU (torch 2.1 has
     no float16 bernoulli_ there, so a right answer built on F.dropout would fail)."""
-    usable = []
-    for dtype in (torch.bfloat16, torch.float16):
-        try:
-            F.dropout(torch.ones(2, dtype=dtype), 0.5, True)
-        except RuntimeError:
-            continue
-        usable.append(dtype)
-    return tuple(usable)
+    return _dtypes_that_run((torch.bfloat16, torch.float16),
+                            lambda dtype: F.dropout(torch.ones(2, dtype=dtype), 0.5, True))
 
 
 def half_dtypes() -> tuple[torch.dtype, ...]:
