@@ -42,7 +42,14 @@ from .dropout import (
 )
 from .mc_dropout import MCPrediction, mc_predict
 from .models import CNN_SLOTS, mlp, small_cnn
-from .plots import plot_decision_boundary, plot_history, plot_image_grid, plot_sweep
+from .plots import (
+    plot_bars,
+    plot_decision_boundary,
+    plot_history,
+    plot_image_grid,
+    plot_sweep,
+    series_style,
+)
 from .stubs import short_stub_errors
 from .timing import seconds_per_call
 from .training import History, batches, evaluate, fit
@@ -87,11 +94,13 @@ __all__ = [
     "mask_images",
     "mc_predict",
     "mlp",
+    "plot_bars",
     "plot_decision_boundary",
     "plot_history",
     "plot_image_grid",
     "plot_sweep",
     "seconds_per_call",
+    "series_style",
     "set_seed",
     "set_threads",
     "short_stub_errors",

@@ -133,15 +133,58 @@ def _shape_hint(shape: tuple[int, ...]) -> str:
 # --- the plots -------------------------------------------------------------------------------
 
 
-def plot_history(histories: Mapping[str, History] | History, *, title: str | None = None):
-    """The 2×2 grid of training curves: train loss, validation loss, train accuracy, validation
-    accuracy, with one line per run in the same colour in all four panels.
+# Each run gets its own line style and marker as well as its own colour, so that the lines stay
+# apart in greyscale, on a washed-out projector and for a colour-blind reader.
+LINE_STYLES = ["-", "--", "-.", ":"]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
 
+
+def series_style(i: int) -> dict:
+    """Colour, line style and marker of the ``i``-th series of a figure: the course's figures
+    draw series ``i`` the same way, so "dropout" looks alike in every panel.
+
+    >>> series_style(1)
+    {'color': 'C1', 'linestyle': '--', 'marker': 's'}
+    """
+    return {"color": f"C{i % 10}", "linestyle": LINE_STYLES[i % len(LINE_STYLES)],
+            "marker": MARKERS[i % len(MARKERS)]}
+
+
+def _runs(label: str, value: object) -> list[History]:
+    """One History, or the Histories of several seeds of one configuration, as a list."""
+    several = isinstance(value, (list, tuple))
+    runs = list(value) if several else [value]
+    if not runs:
+        raise ValueError(f"histories[{label!r}] is an empty list: give one History per seed")
+    for k, h in enumerate(runs):
+        where = f"histories[{label!r}]" + (f"[{k}]" if several else "")
+        if not isinstance(h, History):
+            fix = (": fit returns the History; pass that, not the model"
+                   if isinstance(h, nn.Module) else "")
+            raise TypeError(f"{where} is a {type(h).__name__}, not a History{fix}")
+        if h.epochs == 0:
+            raise ValueError(f"{where} has no epochs to plot")
+    if len({h.epochs for h in runs}) > 1:
+        raise ValueError(f"histories[{label!r}] holds runs of different lengths "
+                         f"{sorted({h.epochs for h in runs})} epochs: the seeds of one "
+                         f"configuration must train for the same number of epochs")
+    return runs
+
+
+def plot_history(histories: Mapping[str, History | Sequence[History]] | History, *,
+                 title: str | None = None, mark_best: bool = False):
+    """The 2×2 grid of training curves: train loss, validation loss, train accuracy, validation
+    accuracy, with one line per run in the same colour, line style and marker in all four panels.
+
+    A value may be one History or a list of them, the seeds of one configuration: the line is
+    then their mean and a band spans the lowest to the highest seed, so a difference between
+    configurations can be judged against the seeds' spread. ``mark_best`` marks, on each line,
+    the epoch with the lowest validation loss (of the mean, for several seeds) with a star.
     Shared y-axes within each row make "which run fits the training data better, which one
     generalizes better" readable at a glance.
 
     >>> h = History([1.0, 0.5], [0.6, 0.8], [1.1, 0.9], [0.5, 0.7], [0.1, 0.1])
-    >>> fig = plot_history({"no dropout": h})
+    >>> fig = plot_history({"no dropout": h, "dropout": [h, h]}, mark_best=True)
     >>> len(fig.axes)
     4
     """
@@ -149,18 +192,14 @@ def plot_history(histories: Mapping[str, History] | History, *, title: str | Non
         histories = {"run": histories}
     if not isinstance(histories, Mapping) or not histories:
         got = "an empty dict" if isinstance(histories, Mapping) else type(histories).__name__
-        raise TypeError(f"histories must be a History or a non-empty dict {{label: History}}, "
-                        f"got {got}")
-    for label, h in histories.items():
-        if not isinstance(h, History):
-            fix = (": fit returns the History; pass that, not the model"
-                   if isinstance(h, nn.Module) else "")
-            raise TypeError(f"histories[{label!r}] is a {type(h).__name__}, not a History{fix}")
-        if h.epochs == 0:
-            raise ValueError(f"histories[{label!r}] has no epochs to plot")
+        raise TypeError(f"histories must be a History or a non-empty dict {{label: History}} "
+                        f"(or {{label: [History per seed]}}), got {got}")
+    runs = {label: _runs(label, value) for label, value in histories.items()}
     _text("title", title)
+    mark_best = boolean("mark_best", mark_best)
 
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True, sharey="row")
     panels = [
@@ -169,23 +208,42 @@ def plot_history(histories: Mapping[str, History] | History, *, title: str | Non
         (axes[1, 0], "train_acc", "training accuracy"),
         (axes[1, 1], "val_acc", "validation accuracy"),
     ]
-    for i, (label, h) in enumerate(histories.items()):
-        epochs = range(1, h.epochs + 1)
+    spread = False
+    for i, (label, seeds) in enumerate(runs.items()):
+        n = seeds[0].epochs
+        epochs = list(range(1, n + 1))
+        style = series_style(i)
+        # About ten markers per line: enough to tell the lines apart, not so many they blur.
+        style["markevery"] = max(1, n // 10)
+        name = label if len(seeds) == 1 else f"{label} (mean of {len(seeds)} seeds)"
+        best = None
+        if mark_best:
+            val = torch.tensor([h.val_loss for h in seeds]).mean(dim=0)
+            best = int(val.argmin()) + 1
         for ax, key, _ in panels:
-            ax.plot(epochs, getattr(h, key), color=f"C{i}", label=label, linewidth=1.8)
+            values = torch.tensor([getattr(h, key) for h in seeds])
+            mean = values.mean(dim=0)
+            ax.plot(epochs, mean, label=name, linewidth=1.8, markersize=4, **style)
+            if len(seeds) > 1:
+                spread = True
+                ax.fill_between(epochs, values.min(dim=0).values, values.max(dim=0).values,
+                                color=style["color"], alpha=0.2, linewidth=0)
+            if best is not None and key.startswith("val"):
+                ax.plot(best, mean[best - 1], marker="*", markersize=14, color=style["color"],
+                        markeredgecolor="black", linestyle="none",
+                        label="lowest validation loss" if i == 0 else None)
     for ax, _, name in panels:
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("cross-entropy")
     axes[1, 0].set_ylabel("accuracy")
-    from matplotlib.ticker import MaxNLocator
-
     for ax in axes[1]:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # no "epoch 2.5"
     axes[0, 1].legend(loc="best", fontsize="small")
-    if title:
-        fig.suptitle(title)
+    if title or spread:
+        band = "shaded: lowest to highest seed" if spread else ""
+        fig.suptitle("\n".join(t for t in (title, band) if t))
     fig.tight_layout()
     return fig
 
@@ -371,10 +429,10 @@ def plot_sweep(
         fig = ax.figure
     for i, (label, values) in enumerate(series.items()):
         if label in errors:
-            ax.errorbar(x, values, yerr=errors[label], marker="o", color=f"C{i}", label=label,
-                        capsize=3)
+            ax.errorbar(x, values, yerr=errors[label], label=label, capsize=4,
+                        elinewidth=1.5, **series_style(i))
         else:
-            ax.plot(x, values, marker="o", color=f"C{i}", label=label)
+            ax.plot(x, values, label=label, **series_style(i))
     if logx:
         ax.set_xscale("log")
         # Label the swept values themselves rather than powers of ten.
@@ -384,6 +442,82 @@ def plot_sweep(
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+HATCHES = ["", "//", "..", "xx", "\\\\", "++"]
+
+
+def plot_bars(
+    values: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    ylabel: str,
+    title: str | None = None,
+    ax=None,
+):
+    """Grouped bars of a measurement repeated over seeds: the bar is the mean, each dot one seed.
+
+    ``values`` maps each group on the x-axis to ``{series: one number per seed}``; every group
+    holds the same series, drawn in the same colour and hatch everywhere, so the bars read in
+    greyscale. The dots show the spread a difference must be judged against.
+
+    >>> fig = plot_bars({"accuracy": {"scaled": [0.85, 0.86], "forgotten": [0.85, 0.85]},
+    ...                  "confidence": {"scaled": [0.85, 0.86], "forgotten": [0.94, 0.95]}},
+    ...                 ylabel="test set, mean over images")
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['accuracy', 'confidence']
+    """
+    if not isinstance(values, Mapping) or not values:
+        got = "an empty dict" if isinstance(values, Mapping) else type(values).__name__
+        raise TypeError(f"values must be a non-empty dict {{group: {{series: values per seed}}}}, "
+                        f"got {got}")
+    series = None
+    table = {}
+    for group, row in values.items():
+        if not isinstance(row, Mapping) or not row:
+            raise TypeError(f"values[{group!r}] must be a non-empty dict {{series: values per "
+                            f"seed}}, got {type(row).__name__}")
+        if series is None:
+            series = list(row)
+        elif list(row) != series:
+            raise ValueError(f"values[{group!r}] has the series {list(row)}, the first group "
+                             f"{series}: every group needs the same series, in the same order")
+        table[group] = {}
+        for label, numbers in row.items():
+            numbers = _numbers(f"values[{group!r}][{label!r}]", numbers,
+                               "a list of numbers, one per seed")
+            if not numbers:
+                raise ValueError(f"values[{group!r}][{label!r}] is empty: give one number per "
+                                 f"seed")
+            table[group][label] = numbers
+    _text("ylabel", ylabel, optional=False)
+    _text("title", title)
+    _axes(ax)
+
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(2 + 2 * len(table) * max(1, len(series) / 2), 4))
+    else:
+        fig = ax.figure
+    width = 0.8 / len(series)
+    for j, label in enumerate(series):
+        style = series_style(j)
+        xs = [g + (j - (len(series) - 1) / 2) * width for g in range(len(table))]
+        means = [sum(row[label]) / len(row[label]) for row in table.values()]
+        ax.bar(xs, means, width=width * 0.95, color=style["color"], alpha=0.55,
+               hatch=HATCHES[j % len(HATCHES)], edgecolor="black", linewidth=0.8, label=label)
+        for x, row in zip(xs, table.values(), strict=True):
+            ax.plot([x] * len(row[label]), row[label], linestyle="none", marker=style["marker"],
+                    color="black", markersize=4)
+    ax.set_xticks(range(len(table)), list(table))
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    n = max(len(v) for row in table.values() for v in row.values())
+    ax.legend(loc="best", fontsize="small",
+              title=f"bar: mean; dots: {n} seeds" if n > 1 else None, title_fontsize="small")
     if title:
         ax.set_title(title)
     return fig

@@ -66,9 +66,9 @@ def train_model_and_history(data, module, seed, optimizer, lr, activation=nn.ReL
         set_seed(seed)
         model = mlp(data.input_shape, [256, 256], data.num_classes, dropout=RATES,
                     dropout_module=module, activation=activation)
-        # Only chapter 04's lr-0.1 SGD runs have their training loss read, in eval mode as the
-        # notebook prints it; elsewhere "running" skips that scoring (the weights are the same).
-        metrics = "eval" if (optimizer, lr) == ("sgd", 0.1) else "running"
+        # Only chapter 04's lr-0.1 SGD and Adam runs have their training loss read, in eval mode
+        # as the notebook prints it; elsewhere "running" skips that scoring (same weights).
+        metrics = "eval" if (optimizer, lr) in [("sgd", 0.1), ("adam", 1e-3)] else "running"
         history = fit(model, data, epochs=EPOCHS, lr=lr, optimizer=optimizer, seed=seed,
                       progress=False, train_metrics=metrics)
         _trained[key] = model, history
@@ -88,17 +88,25 @@ def test_scratch_layer_and_nn_dropout_reach_similar_accuracy(data):
 
 
 def test_standard_and_inverted_train_alike_with_adam_but_not_with_sgd(data):
-    """Chapter 04, section 1: equivalent with Adam; under SGD the standard scheme starts slower."""
+    """Chapter 04, section 1: equivalent with Adam; under SGD the standard scheme starts slower,
+    its lag shrinks with training, and Adam's lag is far smaller than SGD's first one."""
     adam = {"standard": [], "inverted": []}
+    adam_lag = []
     for seed in SEEDS:
-        for name, module in [("standard", StandardDropout), ("inverted", Dropout)]:
-            adam[name].append(evaluate(train(data, module, seed), data.X_test, data.y_test)[1])
+        runs = {name: train_model_and_history(data, module, seed, "adam", 1e-3)
+                for name, module in [("standard", StandardDropout), ("inverted", Dropout)]}
+        for name, (model, _) in runs.items():
+            adam[name].append(evaluate(model, data.X_test, data.y_test)[1])
+        adam_lag.append(runs["standard"][1].train_loss[-1] - runs["inverted"][1].train_loss[-1])
     assert abs(sum(adam["standard"]) - sum(adam["inverted"])) / len(SEEDS) < 0.05, adam
+    lag_first, lag_last = [], []
     sgd_accuracy = {"standard": [], "inverted": []}
     for seed in SEEDS:
         runs = {name: train_model_and_history(data, module, seed, "sgd", 0.1)
                 for name, module in [("standard", StandardDropout), ("inverted", Dropout)]}
         std, inv = runs["standard"][1], runs["inverted"][1]
+        lag_first.append(std.train_loss[0] - inv.train_loss[0])
+        lag_last.append(std.train_loss[-1] - inv.train_loss[-1])
         assert std.train_loss[0] > inv.train_loss[0], (
             f"seed {seed}: under SGD the standard scheme's loss after epoch 1 "
             f"({std.train_loss[0]:.3f}) should be above the inverted one ({inv.train_loss[0]:.3f})")
@@ -106,6 +114,9 @@ def test_standard_and_inverted_train_alike_with_adam_but_not_with_sgd(data):
             sgd_accuracy[name].append(evaluate(model, data.X_test, data.y_test)[1])
     # "With 10,000 FashionMNIST images and lr 0.1 ... the two test accuracies end up close."
     assert abs(sum(sgd_accuracy["standard"]) - sum(sgd_accuracy["inverted"])) / len(SEEDS) < 0.02
+    first, last, adam_mean = (sum(v) / len(SEEDS) for v in (lag_first, lag_last, adam_lag))
+    assert 0 < last < first, (lag_first, lag_last)
+    assert abs(adam_mean) < first / 2, (adam_lag, lag_first)
 
 
 def test_with_a_small_sgd_step_the_slow_start_costs_test_accuracy(data):
@@ -145,6 +156,10 @@ def test_forgetting_the_scaling_inflates_confidence_but_barely_moves_accuracy(da
         with torch.no_grad():
             same = (fixed(data.X_test).argmax(1) == buggy(data.X_test).argmax(1)).float().mean()
         assert same > 0.97, f"{activation.__name__}, seed {seed}: same class for {same:.3f}"
+        if activation is nn.ReLU:  # section 3: the jumps compound, x1.25 through ReLU, then x2
+            with torch.no_grad():
+                growth = (buggy(data.X_test).std(1) / fixed(data.X_test).std(1)).median()
+            assert 2.0 < growth < 3.0, f"seed {seed}: the logits spread x{growth:.2f}"
     assert abs(sum(drops) / len(drops)) < 0.01, drops
 
 
@@ -160,14 +175,26 @@ def test_forgetting_eval_makes_predictions_disagree(data):
             assert (changed > 0.02) if expect_change else (changed == 0.0), (seed, changed)
 
 
-def test_placement_matters_only_for_non_relu_activations():
-    """Chapter 04, section 5."""
+@pytest.mark.parametrize("act, same", [
+    (nn.ReLU(), True), (nn.LeakyReLU(0.1), True), (nn.GELU(), False), (nn.SiLU(), False),
+    (nn.ELU(), False), (nn.Tanh(), False), (nn.Sigmoid(), False), (nn.Softplus(), False)])
+def test_placement_is_free_only_for_relu_like_activations(act, same):
+    """Chapter 04, section 5: after f the average is exact; before f only for ReLU-like f."""
     z = torch.randn(10_000)
+    p = 0.5
     for seed in SEEDS:
-        keep = bernoulli_mask(z, 0.5, generator=torch.Generator().manual_seed(seed))
-        for act, same in [(torch.relu, True), (torch.sigmoid, False), (torch.tanh, False)]:
-            diff = (act(z) * keep / 0.5 - act(z * keep / 0.5)).abs().max().item()
-            assert (diff < 1e-6) if same else (diff > 0.1), (act.__name__, diff)
+        keep = bernoulli_mask(z, p, generator=torch.Generator().manual_seed(seed))
+        diff = (act(z) * keep / (1 - p) - act(z * keep / (1 - p))).abs().max().item()
+        assert (diff < 1e-6) if same else (diff > 0.1), (act, diff)
+    # The average over masks, by Monte Carlo: exact after f; before f, the chapter's formula.
+    masks = bernoulli_mask((4000, 200), p, generator=torch.Generator().manual_seed(0))
+    z = torch.linspace(-3, 3, 200)
+    after = (act(z) * masks / (1 - p)).mean(0)
+    before = act(z * masks / (1 - p)).mean(0)
+    formula = (1 - p) * act(z / (1 - p)) + p * act(torch.zeros(1))
+    assert (after - act(z)).abs().max() < 0.2  # Monte Carlo noise only, 4000 masks
+    assert (before - formula).abs().max() < 0.2
+    assert ((formula - act(z)).abs().max() < 1e-6) == same
 
 
 def test_functional_dropout_ignores_eval_unless_told():

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -6,6 +8,7 @@ from course_utils import (
     History,
     load_dataset,
     mlp,
+    plot_bars,
     plot_decision_boundary,
     plot_history,
     plot_sweep,
@@ -29,6 +32,42 @@ def test_plot_history_is_the_2x2_grid_with_one_line_per_run():
     acc = fig.axes[2].get_lines()[1].get_ydata()
     assert list(acc) == pytest.approx([0.6, 0.8, 0.95])
     assert fig._suptitle.get_text() == "demo"
+
+
+def test_plot_history_lines_differ_in_style_and_marker_not_only_in_hue():
+    fig = plot_history({"a": history(), "b": history(0.05), "c": history(0.02)})
+    lines = fig.axes[0].get_lines()
+    assert len({line.get_linestyle() for line in lines}) == 3
+    assert len({line.get_marker() for line in lines}) == 3
+
+
+def test_plot_history_draws_the_mean_of_seeds_with_their_range():
+    seeds = [history(0.0), history(0.04)]
+    fig = plot_history({"dropout": seeds, "no dropout": history()})
+    train_acc = fig.axes[2]  # the panel where the two seeds differ
+    mean = train_acc.get_lines()[0]
+    assert list(mean.get_ydata()) == pytest.approx([0.6, 0.8, 0.92])
+    assert "2 seeds" in mean.get_label()
+    band = train_acc.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(0.6) and band.max() == pytest.approx(0.94)
+    assert "lowest to highest seed" in fig._suptitle.get_text()
+
+
+def test_plot_history_marks_the_epoch_of_lowest_validation_loss():
+    fig = plot_history(history(), mark_best=True)
+    stars = [line for line in fig.axes[1].get_lines() if line.get_marker() == "*"]
+    assert len(stars) == 1 and list(stars[0].get_xdata()) == [2]  # val loss 1.1, 0.9, 1.0
+    assert not [line for line in fig.axes[0].get_lines() if line.get_marker() == "*"]
+
+
+def test_plot_history_refuses_seeds_of_different_lengths():
+    short = History([1.0], [0.5], [1.0], [0.5], [0.1])
+    with pytest.raises(ValueError, match="different lengths"):
+        plot_history({"a": [history(), short]})
+    with pytest.raises(ValueError, match="empty list"):
+        plot_history({"a": []})
+    with pytest.raises(TypeError, match=r"histories\['a'\]\[1\] is a Linear"):
+        plot_history({"a": [history(), nn.Linear(2, 2)]})
 
 
 def test_plot_history_accepts_a_single_history():
@@ -74,5 +113,33 @@ def test_plot_sweep():
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and len(ax.get_lines()) == 2
     assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "100", "200"]
+    assert ax.get_lines()[0].get_linestyle() != ax.get_lines()[1].get_linestyle()
+    assert ax.get_lines()[0].get_marker() != ax.get_lines()[1].get_marker()
     with pytest.raises(ValueError, match="2 values for 3 x positions"):
         plot_sweep([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
+
+
+def test_plot_bars_draws_the_mean_and_one_dot_per_seed():
+    fig = plot_bars({"accuracy": {"a": [0.8, 0.9], "b": [0.5, 0.5]},
+                     "confidence": {"a": [0.6, 0.6], "b": [0.7, 0.9]}}, ylabel="rate", title="t")
+    ax = fig.axes[0]
+    heights = [round(bar.get_height(), 6) for bar in ax.patches]
+    assert heights == [0.85, 0.6, 0.5, 0.8]  # series a in both groups, then series b
+    assert len({bar.get_hatch() for bar in ax.patches}) == 2  # tells the series apart in grey
+    dots = [list(line.get_ydata()) for line in ax.get_lines()]
+    assert [0.8, 0.9] in dots and [0.7, 0.9] in dots
+    assert ax.get_ylabel() == "rate" and ax.get_title() == "t"
+    assert "2 seeds" in ax.get_legend().get_title().get_text()
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    ({}, TypeError, "non-empty dict"),
+    ({"g": [1, 2]}, TypeError, "values['g'] must be a non-empty dict"),
+    ({"g": {"a": [1]}, "h": {"b": [1]}}, ValueError, "same series"),
+    ({"g": {"a": []}}, ValueError, "is empty"),
+    ({"g": {"a": [float("nan")]}}, ValueError, "values['g']['a'][0]"),
+    ({"g": {"a": 0.5}}, TypeError, "one per seed"),
+])
+def test_plot_bars_bad_input(bad, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        plot_bars(bad, ylabel="y")
