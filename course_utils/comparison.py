@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 import torch
 from torch import Tensor, nn
 
-from ._validate import positive_int
+from ._modes import eval_mode
+from ._validate import choice, positive_int
 from ._validate import seed as check_seed
 from .config import fast_mode, set_seed
 from .data import Dataset, load_dataset
@@ -142,26 +143,44 @@ def _hidden_readers(model: nn.Module) -> list[nn.Linear]:
     return readers
 
 
+DAMAGE_MEASURES = ("loss", "predictions")
+
+
+def _predictions(model: nn.Module, X: Tensor) -> Tensor:
+    with eval_mode(model):
+        return torch.cat([model(X[i:i + 1024]).argmax(dim=1) for i in range(0, len(X), 1024)])
+
+
 @torch.no_grad()
-def unit_removal_damage(model: nn.Module, X: Tensor, y: Tensor) -> Tensor:
-    """The rise in loss on ``(X, y)`` when one hidden unit at a time is removed (its outgoing
-    weights zeroed), for every hidden unit of an MLP, in layer order. A network whose units
-    lean on particular partners has a few units whose loss hurts.
+def unit_removal_damage(model: nn.Module, X: Tensor, y: Tensor, *,
+                        measure: str = "loss") -> Tensor:
+    """What removing one hidden unit at a time (its outgoing weights zeroed) does on ``(X, y)``,
+    for every hidden unit of an MLP, in layer order: the rise in loss, or with
+    ``measure="predictions"`` the share of the rows of ``X`` whose predicted class changes.
+
+    A network whose units lean on particular partners has a few units whose loss hurts. The
+    loss also grows with the network's confidence, so two networks of different confidence
+    compare more fairly on predictions: an argmax does not change when all logits are scaled.
 
     >>> from course_utils import mlp
     >>> damage = unit_removal_damage(mlp(2, [8, 4], 2), torch.randn(16, 2), torch.randint(0, 2, (16,)))
     >>> damage.shape
     torch.Size([12])
     """
+    choice("measure", measure, DAMAGE_MEASURES)
     layers = _hidden_readers(model)
     base = evaluate(model, X, y)[0]  # checks X and y once; the loop below reuses them
+    before = _predictions(model, X) if measure == "predictions" else None
     damage = []
     for layer in layers:
         for unit in range(layer.in_features):
             saved = layer.weight[:, unit].clone()
             layer.weight[:, unit] = 0
             try:
-                damage.append(loss_and_accuracy(model, X, y)[0] - base)
+                if before is None:
+                    damage.append(loss_and_accuracy(model, X, y)[0] - base)
+                else:
+                    damage.append((_predictions(model, X) != before).float().mean().item())
             finally:
                 layer.weight[:, unit] = saved
     return torch.tensor(damage)

@@ -368,12 +368,14 @@ def plot_sweep(
     title: str | None = None,
     logx: bool = False,
     errors: Mapping[str, Sequence[float]] | None = None,
+    colors: Mapping[str, str] | None = None,
     ax=None,
 ):
     """Line plot of one or more measured quantities against a swept setting, with markers.
 
     ``errors`` (same keys as ``series``) draws error bars, e.g. a standard deviation over seeds
-    or a standard error. ``x`` and every list of values may be a list, a tuple or a 1-D tensor
+    or a standard error. ``colors`` (some keys of ``series``) overrides a line's colour, for a
+    chapter whose own colours already mean something else. ``x`` and every list of values may be a list, a tuple or a 1-D tensor
     or array of numbers; with ``logx`` every ``x`` must be > 0. An ``x`` out of order warns:
     each line joins its points in the order given.
 
@@ -408,6 +410,15 @@ def plot_sweep(
             if e < 0:
                 raise ValueError(f"errors[{label!r}] must be >= 0 (an error bar is a length, such "
                                  f"as a standard deviation), got {e!r} at position {i}")
+    if colors is None:
+        colors = {}
+    if not isinstance(colors, Mapping):
+        raise TypeError(f"colors must be a dict {{name: matplotlib colour}} or None; got "
+                        f"{type(colors).__name__}")
+    for label, color in colors.items():
+        if label not in series:
+            raise ValueError(f"colors has a key {label!r} that is not in series {list(series)}")
+        _text(f"colors[{label!r}]", color, optional=False)
     _text("xlabel", xlabel, optional=False)
     _text("ylabel", ylabel, optional=False)
     _text("title", title)
@@ -428,11 +439,13 @@ def plot_sweep(
     else:
         fig = ax.figure
     for i, (label, values) in enumerate(series.items()):
+        style = series_style(i)
+        style["color"] = colors.get(label, style["color"])
         if label in errors:
-            ax.errorbar(x, values, yerr=errors[label], label=label, capsize=4,
-                        elinewidth=1.5, **series_style(i))
+            ax.errorbar(x, values, yerr=errors[label], label=label, capsize=4, elinewidth=1.5,
+                        **style)
         else:
-            ax.plot(x, values, label=label, **series_style(i))
+            ax.plot(x, values, label=label, **style)
     if logx:
         ax.set_xscale("log")
         # Label the swept values themselves rather than powers of ten.

@@ -6,7 +6,9 @@ What the chapter's prose claims, seed by seed: without dropout the network memor
 training set, flipped labels included, and its validation loss turns up while its training loss
 keeps falling; with dropout the validation loss stays low, the gap is much smaller, and the
 validation and test accuracies are higher by more than the seed-to-seed spread. Without dropout,
-single hidden units also matter far more, and removing a random half of them costs far more."""
+single hidden units also change more predictions, and removing a random half of them costs far
+more. Stopped early, at the epoch chosen on validation, the network without dropout scores higher
+on test than at the end."""
 
 import json
 import statistics
@@ -89,18 +91,49 @@ def test_dropout_wins_in_every_seed_by_more_than_the_spread(arms, metric):
 
 
 def test_without_dropout_units_lean_on_each_other(arms, data):
-    # The chapter's co-adaptation measurement, on every seed: the most important units matter
-    # more than twice as much without dropout, and a random half of the units breaks that
-    # network. "The most important" is the mean of the 10 largest loss rises, as the chapter
-    # says: the single largest is an extreme value that swings with the thread count (seed 1:
-    # 2.8x with 2 threads, 1.99x with 1; the top-10 mean 2.8x and 2.5x).
+    # The chapter's co-adaptation measurement, on every seed, in predictions changed (an argmax
+    # does not depend on the network's confidence, which differs between the arms): the median
+    # unit and the 10 most important units of the network without dropout change more
+    # predictions, and a random half of its units breaks it. The single most important unit is
+    # not compared: it is an extreme value (seed 1: 3.1% without dropout, 4.4% with).
     for without, with_ in zip(arms["without"], arms["with"], strict=True):
-        worst = {}
-        lost = {}
+        median, top, lost = {}, {}, {}
         for arm, run in [("without", without), ("with", with_)]:
-            damage = unit_removal_damage(run.model, data.X_val, data.y_val)
-            worst[arm] = damage.sort(descending=True).values[:10].mean().item()
+            changed = unit_removal_damage(run.model, data.X_val, data.y_val, measure="predictions")
+            median[arm] = changed.median().item()
+            top[arm] = changed.sort(descending=True).values[:10].mean().item()
             full = evaluate(run.model, data.X_val, data.y_val)[1]
             lost[arm] = full - half_removed_accuracy(run.model, data.X_val, data.y_val)
-        assert worst["with"] < 0.5 * worst["without"], worst
+        assert median["with"] < 0.5 * median["without"], median
+        assert top["with"] < 0.8 * top["without"], top
         assert lost["with"] < 0.5 * lost["without"], lost
+
+
+def test_early_stopping_recovers_much_of_what_memorizing_costs(arms, data):
+    """Section 3.3: the epoch of the best mean validation accuracy without dropout comes early,
+    and the network stopped there scores higher on test than the one trained to the end."""
+    curve = [statistics.mean(v) for v in zip(*(r.history.val_acc for r in arms["without"]), strict=True)]
+    stop = curve.index(max(curve)) + 1
+    assert stop < P.epochs // 2, stop
+    for seed, without in zip(P.seeds, arms["without"], strict=True):
+        early = train_run(P, data, P.no_dropout, seed, epochs=stop, train_metrics="running")
+        assert early.history.val_acc == without.history.val_acc[:stop], "a prefix of the run"
+        assert early.test_acc > without.test_acc, (seed, early.test_acc, without.test_acc)
+
+
+def test_unit_removal_counts_changed_predictions():
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.eye(2))
+        model[1].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
+    X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # predicted classes 0, 1, 1
+    y = torch.tensor([0, 1, 1])
+    changed = unit_removal_damage(model, X, y, measure="predictions")
+    # Unit 0 only feeds class 0's logit, and no row changes class without it. Without unit 1,
+    # rows 1 and 2 lose class 1's logit: row 1 -> (0, 0), argmax 0; row 2 -> (1, 0), argmax 0.
+    assert changed.tolist() == pytest.approx([0.0, 2 / 3])
+    with pytest.raises(ValueError, match="measure must be one of"):
+        unit_removal_damage(model, X, y, measure="accuracy")

@@ -115,6 +115,13 @@ def test_plot_sweep():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "100", "200"]
     assert ax.get_lines()[0].get_linestyle() != ax.get_lines()[1].get_linestyle()
     assert ax.get_lines()[0].get_marker() != ax.get_lines()[1].get_marker()
+    fig = plot_sweep([1, 2], {"a": [1, 2], "b": [2, 1]}, xlabel="x", ylabel="y",
+                     colors={"b": "black"})
+    assert [line.get_color() for line in fig.axes[0].get_lines()] == ["C0", "black"]
+    with pytest.raises(ValueError, match="colors has a key 'c'"):
+        plot_sweep([1, 2], {"a": [1, 2]}, xlabel="x", ylabel="y", colors={"c": "red"})
+    with pytest.raises(TypeError, match=r"colors\['a'\] must be a str"):
+        plot_sweep([1, 2], {"a": [1, 2]}, xlabel="x", ylabel="y", colors={"a": 3})
     with pytest.raises(ValueError, match="2 values for 3 x positions"):
         plot_sweep([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
 
