@@ -2,33 +2,22 @@
 first hint it must give, and against right answers written other ways. Only the checks' toy part
 runs here (the part before the real data): every wrong answer below fails there."""
 
-import json
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from chapter_cells import check_source
 from torch import nn
 
 from course_utils import History
 from course_utils.comparison import Run
 
-CHAPTER = Path(__file__).resolve().parent.parent / "notebooks" / "solutions" / "05_with_without_dropout.ipynb"
-
-
-def toy_part(grade_id, real_data_starts):
-    cells = json.loads(CHAPTER.read_text())["cells"]
-    source = next("".join(c["source"]) for c in cells
-                  if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    assert real_data_starts in source, f"{grade_id}: the check no longer has {real_data_starts!r}"
-    return source[:source.index(real_data_starts)]
-
 
 def run_check(grade_id, real_data_starts, **answer):
     namespace = {"torch": torch, "nn": nn, "statistics": statistics, "History": History,
                  "Run": Run, **answer}
-    exec(toy_part(grade_id, real_data_starts), namespace)
+    exec(check_source("05_with_without_dropout.ipynb", grade_id, until=real_data_starts), namespace)
 
 
 MEMORIZED = ("ex1-memorized-check", "wrong = data.y_train")
