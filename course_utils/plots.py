@@ -369,13 +369,16 @@ def plot_sweep(
     logx: bool = False,
     errors: Mapping[str, Sequence[float]] | None = None,
     colors: Mapping[str, str] | None = None,
+    theory: Mapping[str, Sequence[float]] | None = None,
     ax=None,
 ):
     """Line plot of one or more measured quantities against a swept setting, with markers.
 
     ``errors`` (same keys as ``series``) draws error bars, e.g. a standard deviation over seeds
     or a standard error. ``colors`` (some keys of ``series``) overrides a line's colour, for a
-    chapter whose own colours already mean something else. ``x`` and every list of values may be a list, a tuple or a 1-D tensor
+    chapter whose own colours already mean something else. ``theory`` adds curves drawn as
+    dashed black lines without markers, on top of the measurements, so that a measurement lying
+    on its theory hides neither. ``x`` and every list of values may be a list, a tuple or a 1-D tensor
     or array of numbers; with ``logx`` every ``x`` must be > 0. An ``x`` out of order warns:
     each line joins its points in the order given.
 
@@ -410,6 +413,12 @@ def plot_sweep(
             if e < 0:
                 raise ValueError(f"errors[{label!r}] must be >= 0 (an error bar is a length, such "
                                  f"as a standard deviation), got {e!r} at position {i}")
+    theory = {} if theory is None else theory
+    if not isinstance(theory, Mapping):
+        raise TypeError(f"theory must be a dict {{name: list of numbers}} or None; got "
+                        f"{type(theory).__name__}")
+    theory = {label: _per_x(f"theory[{label!r}]", values, n, one_per_x)
+              for label, values in theory.items()}
     if colors is None:
         colors = {}
     if not isinstance(colors, Mapping):
@@ -446,6 +455,9 @@ def plot_sweep(
                         **style)
         else:
             ax.plot(x, values, label=label, **style)
+    for k, (label, values) in enumerate(theory.items()):
+        ax.plot(x, values, color="black", linestyle=["--", ":", "-."][k % 3], linewidth=1.5,
+                label=label, zorder=3)
     if logx:
         ax.set_xscale("log")
         # Label the swept values themselves rather than powers of ten.

@@ -118,6 +118,13 @@ def test_plot_sweep():
     fig = plot_sweep([1, 2], {"a": [1, 2], "b": [2, 1]}, xlabel="x", ylabel="y",
                      colors={"b": "black"})
     assert [line.get_color() for line in fig.axes[0].get_lines()] == ["C0", "black"]
+    fig = plot_sweep([1, 2], {"measured": [1.0, 2.1]}, xlabel="x", ylabel="y",
+                     theory={"theory": [1, 2]})
+    measured, theory = fig.axes[0].get_lines()
+    assert theory.get_linestyle() == "--" and theory.get_marker() in ("None", "", None)
+    assert theory.get_zorder() > measured.get_zorder()
+    with pytest.raises(ValueError, match=r"theory\['t'\] has 1 values for 2 x positions"):
+        plot_sweep([1, 2], {"a": [1, 2]}, xlabel="x", ylabel="y", theory={"t": [1]})
     with pytest.raises(ValueError, match="colors has a key 'c'"):
         plot_sweep([1, 2], {"a": [1, 2]}, xlabel="x", ylabel="y", colors={"c": "red"})
     with pytest.raises(TypeError, match=r"colors\['a'\] must be a str"):
