@@ -137,6 +137,7 @@ def _shape_hint(shape: tuple[int, ...]) -> str:
 # apart in greyscale, on a washed-out projector and for a colour-blind reader.
 LINE_STYLES = ["-", "--", "-.", ":"]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
+HATCHES = ["", "//", "..", "xx", "\\\\", "++"]  # for filled areas: bars, class regions
 
 
 def series_style(i: int) -> dict:
@@ -344,12 +345,18 @@ def plot_decision_boundary(
     cmap = plt.get_cmap("coolwarm" if num_classes == 2 else "tab10")
     # One filled band per class: boundaries halfway between the integer class ids.
     levels = [k - 0.5 for k in range(num_classes + 1)]
+    # Hatches and markers as well as hues: the classes stay apart in greyscale.
     ax.contourf(
         gx.numpy(), gy.numpy(), pred.reshape(gx.shape).numpy(),
         levels=levels, cmap=cmap, alpha=0.25, vmin=0, vmax=num_classes - 1,
+        hatches=[HATCHES[k % len(HATCHES)] for k in range(num_classes)],
     )
-    ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap=cmap, vmin=0,
-               vmax=num_classes - 1, s=18, edgecolors="k", linewidths=0.4)
+    for k in range(num_classes):
+        mine = labels == k
+        if mine.any():
+            ax.scatter(points[mine, 0], points[mine, 1], color=cmap(k / max(1, num_classes - 1)),
+                       marker=MARKERS[k % len(MARKERS)], s=22, edgecolors="k", linewidths=0.5,
+                       label=f"class {k}")
     ax.set_xlim(float(lo[0]), float(hi[0]))
     ax.set_ylim(float(lo[1]), float(hi[1]))
     ax.set_xticks([])
@@ -470,9 +477,6 @@ def plot_sweep(
     if title:
         ax.set_title(title)
     return fig
-
-
-HATCHES = ["", "//", "..", "xx", "\\\\", "++"]
 
 
 def plot_bars(
