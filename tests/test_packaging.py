@@ -237,3 +237,41 @@ def test_floors_file_pins_every_lower_bound_pyproject_declares():
             f"{name}: floors.txt pins {version}, pyproject says {pip_requirements()[name]}")
     assert (ROOT / "floors.txt").name in (ROOT / "Makefile").read_text()
     assert "make test-floors" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_repository_carries_its_licenses_citation_and_contributing_guide():
+    """Issue 31's conventions: MIT for the code (as pyproject.toml declares), CC BY 4.0 for the
+    text, a CITATION.cff GitHub can read, whose version is the release's."""
+    import yaml
+
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "CC BY 4.0" in (ROOT / "LICENSE-text.md").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    for key in ("message", "title", "authors", "version", "license", "repository-code"):
+        assert citation.get(key), f"CITATION.cff needs {key}"
+    assert citation["version"] == PYPROJECT["project"]["version"], "CITATION.cff's version is stale"
+    assert set(citation["license"]) == {"MIT", "CC-BY-4.0"}
+    assert citation["repository-code"].endswith(PYPROJECT["tool"]["course"]["repository"])
+    readme = (ROOT / "README.md").read_text()
+    for name in ("LICENSE", "LICENSE-text.md", "CITATION.cff", "CONTRIBUTING.md"):
+        assert f"]({name})" in readme, f"the README should link {name}"
+
+
+def test_pre_commit_hooks_are_local_and_name_real_commands():
+    """No hook is fetched from the network (this project builds offline), and each runs a tool
+    of the project's .venv."""
+    import shlex
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    assert {hook["id"] for hook in hooks} >= {"ruff", "notebooks-without-outputs"}
+    for hook in hooks:
+        command = shlex.split(hook["entry"])
+        assert command[0].startswith(".venv/bin/"), hook["id"]
+        for word in command:
+            if word.startswith("tests/"):
+                assert (ROOT / word.split("::")[0]).is_file(), f"{hook['id']}: {word} is missing"
