@@ -47,6 +47,7 @@ from .plots import (
     plot_decision_boundary,
     plot_history,
     plot_image_grid,
+    plot_seed_curves,
     plot_sweep,
     series_style,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_history",
     "plot_image_grid",
+    "plot_seed_curves",
     "plot_sweep",
     "seconds_per_call",
     "series_style",

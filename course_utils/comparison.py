@@ -131,6 +131,37 @@ def train_run(protocol: Protocol, data: Dataset, rates, seed: int, *, hidden=Non
                *evaluate(model, data.X_test, data.y_test), last=protocol.last, model=model)
 
 
+def mean_std(values) -> str:
+    """``values`` (one number per seed) as ``"mean ± std"``, three decimals; one seed has no
+    spread to show.
+
+    >>> mean_std([0.81, 0.83]), mean_std([0.8])
+    ('0.820 ± 0.014', '0.800')
+    """
+    values = list(values)
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def seed_verdict(gains, noise: float, name: str) -> str:
+    """The course's rule for a difference measured over seeds: ``name`` is higher (or lower)
+    only when the gain is positive (negative) in every seed **and** larger than ``noise``, the
+    seed-to-seed spread; anything else is within the noise.
+
+    >>> seed_verdict([0.02, 0.03, 0.025], 0.01, "dropout")
+    'dropout higher, by more than the noise'
+    >>> seed_verdict([0.02, -0.01, 0.03], 0.01, "dropout")
+    'within the noise'
+    """
+    gains = list(gains)
+    if min(gains) > noise:
+        return f"{name} higher, by more than the noise"
+    if max(gains) < -noise:
+        return f"{name} lower, by more than the noise"
+    return "within the noise"
+
+
 # --- co-adaptation, measured on a trained MLP ------------------------------------------------
 
 

@@ -88,6 +88,19 @@ def _per_x(name: str, values: object, n: int, allowed: str) -> list[float]:
     return values
 
 
+def _optional_dict(name: str, value: object, shape: str, series=None) -> Mapping:
+    """``value`` as a dict ({} for None): one of plot_sweep's optional ``{label: ...}``
+    arguments. With ``series``, every key must be one of its labels."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be {shape} or None; got {type(value).__name__}")
+    for label in value if series is not None else ():
+        if label not in series:
+            raise ValueError(f"{name} has a key {label!r} that is not in series {list(series)}")
+    return value
+
+
 def _image_batch(name: str, images: object) -> Tensor:
     """``images`` as an ``(N, H, W)`` batch if it is a non-empty, finite batch of grayscale
     images shaped ``(N, 1, H, W)`` or ``(N, H, W)`` with floating-point (or bool) pixels.
@@ -172,6 +185,39 @@ def _runs(label: str, value: object) -> list[History]:
     return runs
 
 
+def plot_seed_curves(ax, x: Sequence[float], runs: Sequence[Sequence[float]], *, label: str,
+                     style: int = 0, **line) -> list[float]:
+    """The mean over seeds of one configuration's curves, drawn in ``series_style(style)``, and
+    a band from the lowest to the highest seed when there are several. ``runs`` holds one curve
+    (a list of numbers, one per ``x``) per seed; ``line`` overrides the line's look, e.g.
+    ``markevery=5``. Returns the mean curve.
+
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> plot_seed_curves(ax, [1, 2], [[1.0, 0.5], [0.8, 0.3]], label="dropout")
+    [0.9, 0.4]
+    """
+    if ax is None:  # the curves go into a figure the caller lays out
+        raise TypeError("ax must be one matplotlib Axes (e.g. axes[0]), got None")
+    _axes(ax)
+    x = _numbers("x", x, "a list of numbers, the x positions")
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
+        raise TypeError(f"runs must be a list of curves, one per seed, got {type(runs).__name__}")
+    runs = [_per_x(f"runs[{k}]", curve, len(x), "a list of numbers, one per x")
+            for k, curve in enumerate(runs)]
+    if not runs:
+        raise ValueError("runs is empty: give one curve per seed")
+    _text("label", label, optional=False)
+    values = torch.tensor(runs, dtype=torch.float64)
+    mean = values.mean(dim=0).tolist()
+    look = {**series_style(style), **line}
+    ax.plot(x, mean, label=label, **look)
+    if len(runs) > 1:
+        ax.fill_between(x, values.min(dim=0).values.tolist(), values.max(dim=0).values.tolist(),
+                        color=look["color"], alpha=0.2, linewidth=0)
+    return mean
+
+
 def plot_history(histories: Mapping[str, History | Sequence[History]] | History, *,
                  title: str | None = None, mark_best: bool = False):
     """The 2×2 grid of training curves: train loss, validation loss, train accuracy, validation
@@ -213,24 +259,20 @@ def plot_history(histories: Mapping[str, History | Sequence[History]] | History,
     for i, (label, seeds) in enumerate(runs.items()):
         n = seeds[0].epochs
         epochs = list(range(1, n + 1))
-        style = series_style(i)
+        color = series_style(i)["color"]
         # About ten markers per line: enough to tell the lines apart, not so many they blur.
-        style["markevery"] = max(1, n // 10)
+        markevery = max(1, n // 10)
         name = label if len(seeds) == 1 else f"{label} (mean of {len(seeds)} seeds)"
         best = None
         if mark_best:
             val = torch.tensor([h.val_loss for h in seeds]).mean(dim=0)
             best = int(val.argmin()) + 1
+        spread = spread or len(seeds) > 1
         for ax, key, _ in panels:
-            values = torch.tensor([getattr(h, key) for h in seeds])
-            mean = values.mean(dim=0)
-            ax.plot(epochs, mean, label=name, linewidth=1.8, markersize=4, **style)
-            if len(seeds) > 1:
-                spread = True
-                ax.fill_between(epochs, values.min(dim=0).values, values.max(dim=0).values,
-                                color=style["color"], alpha=0.2, linewidth=0)
+            mean = plot_seed_curves(ax, epochs, [getattr(h, key) for h in seeds], label=name,
+                                    style=i, linewidth=1.8, markersize=4, markevery=markevery)
             if best is not None and key.startswith("val"):
-                ax.plot(best, mean[best - 1], marker="*", markersize=14, color=style["color"],
+                ax.plot(best, mean[best - 1], marker="*", markersize=14, color=color,
                         markeredgecolor="black", linestyle="none",
                         label="lowest validation loss" if i == 0 else None)
     for ax, _, name in panels:
@@ -405,14 +447,7 @@ def plot_sweep(
                         f"{{'accuracy': values}}, got {got}")
     series = {label: _per_x(f"series[{label!r}]", values, n, one_per_x)
               for label, values in series.items()}
-    if errors is None:
-        errors = {}
-    if not isinstance(errors, Mapping):
-        raise TypeError(f"errors must be a dict like series, {{name: list of numbers}}, or None; "
-                        f"got {type(errors).__name__}")
-    for label in errors:
-        if label not in series:
-            raise ValueError(f"errors has a key {label!r} that is not in series {list(series)}")
+    errors = _optional_dict("errors", errors, "a dict like series, {name: list of numbers},", series)
     errors = {label: _per_x(f"errors[{label!r}]", values, n, one_per_x)
               for label, values in errors.items()}
     for label, values in errors.items():
@@ -420,20 +455,11 @@ def plot_sweep(
             if e < 0:
                 raise ValueError(f"errors[{label!r}] must be >= 0 (an error bar is a length, such "
                                  f"as a standard deviation), got {e!r} at position {i}")
-    theory = {} if theory is None else theory
-    if not isinstance(theory, Mapping):
-        raise TypeError(f"theory must be a dict {{name: list of numbers}} or None; got "
-                        f"{type(theory).__name__}")
+    theory = _optional_dict("theory", theory, "a dict {name: list of numbers}")
     theory = {label: _per_x(f"theory[{label!r}]", values, n, one_per_x)
               for label, values in theory.items()}
-    if colors is None:
-        colors = {}
-    if not isinstance(colors, Mapping):
-        raise TypeError(f"colors must be a dict {{name: matplotlib colour}} or None; got "
-                        f"{type(colors).__name__}")
+    colors = _optional_dict("colors", colors, "a dict {name: matplotlib colour}", series)
     for label, color in colors.items():
-        if label not in series:
-            raise ValueError(f"colors has a key {label!r} that is not in series {list(series)}")
         _text(f"colors[{label!r}]", color, optional=False)
     _text("xlabel", xlabel, optional=False)
     _text("ylabel", ylabel, optional=False)

@@ -137,3 +137,13 @@ def test_unit_removal_counts_changed_predictions():
     assert changed.tolist() == pytest.approx([0.0, 2 / 3])
     with pytest.raises(ValueError, match="measure must be one of"):
         unit_removal_damage(model, X, y, measure="accuracy")
+
+
+def test_seed_verdict_needs_every_seed_beyond_the_noise():
+    from course_utils.comparison import seed_verdict
+
+    assert seed_verdict([0.02, 0.03], 0.01, "b") == "b higher, by more than the noise"
+    assert seed_verdict([-0.02, -0.03], 0.01, "b") == "b lower, by more than the noise"
+    assert seed_verdict([0.02, 0.01], 0.01, "b") == "within the noise"  # one seed only at the noise
+    assert seed_verdict([0.05, -0.02], 0.01, "b") == "within the noise"
+    assert seed_verdict([0.001], 0.0, "b") == "b higher, by more than the noise"  # one seed, no spread

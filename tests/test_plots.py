@@ -11,6 +11,7 @@ from course_utils import (
     plot_bars,
     plot_decision_boundary,
     plot_history,
+    plot_seed_curves,
     plot_sweep,
 )
 
@@ -157,3 +158,35 @@ def test_plot_bars_draws_the_mean_and_one_dot_per_seed():
 def test_plot_bars_bad_input(bad, error, words):
     with pytest.raises(error, match=re.escape(words)):
         plot_bars(bad, ylabel="y")
+
+
+def test_plot_seed_curves_draws_the_mean_and_the_range_of_the_seeds():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    mean = plot_seed_curves(ax, [1, 2, 3], [[1.0, 0.5, 0.2], [0.6, 0.3, 0.2]], label="a",
+                            style=1, markevery=2)
+    assert mean == pytest.approx([0.8, 0.4, 0.2])
+    line = ax.get_lines()[0]
+    assert line.get_linestyle() == "--" and line.get_marker() == "s" and line.get_markevery() == 2
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == pytest.approx(0.2) and band.max() == pytest.approx(1.0)
+    plot_seed_curves(ax, [1, 2, 3], [[1.0, 0.5, 0.2]], label="one seed")
+    assert len(ax.collections) == 1, "one seed has no range to shade"
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda ax: plot_seed_curves(None, [1], [[1.0]], label="a"), TypeError, "ax must be one"),
+    (lambda ax: plot_seed_curves(ax, [1, 2], [], label="a"), ValueError, "runs is empty"),
+    (lambda ax: plot_seed_curves(ax, [1, 2], [[1.0]], label="a"), ValueError,
+     "runs[0] has 1 values for 2 x positions"),
+    (lambda ax: plot_seed_curves(ax, [1, 2], [1.0, 2.0], label="a"), TypeError,
+     "runs[0] must be a list of numbers"),
+    (lambda ax: plot_seed_curves(ax, [1], [[1.0]], label=3), TypeError, "label must be a str"),
+])
+def test_plot_seed_curves_bad_input(call, error, words):
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    with pytest.raises(error, match=re.escape(words)):
+        call(ax)
