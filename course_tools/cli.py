@@ -13,6 +13,9 @@ examples:
   python -m course_utils exercises              # regenerate notebooks/exercises/ (make exercises)
   python -m course_utils badges                 # after editing [tool.course] or the version
   python -m course_utils figures --out figures              # what `make figures` runs
+  python -m course_utils site build --out build/site        # what `make site` runs
+  python -m course_utils slides build --out build/slides    # what `make slides` runs
+  python -m course_utils slides --mark          # give new cells their slide type
 
 Run `python -m course_utils COMMAND --help` for the options of one command.
 """
@@ -27,14 +30,14 @@ FAST = _argument("--fast", action="store_true", help="fast mode (COURSE_FAST=1) 
 # Each command: its one-line help, its description (argparse rewraps it), and its arguments.
 COMMANDS = {
     "course": (
-        "execute every chapter and render it to HTML, with an index.html (make course)",
-        "Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write the executed notebook, its HTML rendering and an index.html listing the chapters (title, learning goals, time) into OUT. Prints each chapter's time. Full mode unless --fast.",
+        "execute every chapter into a folder of executed notebooks (make course, make site, make slides)",
+        "Execute every chapter notebook (NN_name.ipynb) in SRC, in order, and write each executed notebook into OUT, where the site and slides commands read them. Prints each chapter's time. Full mode unless --fast.",
         [
             _argument("src", nargs="?", default="notebooks/solutions", help="folder of chapter notebooks (default: notebooks/solutions)"),
             _argument("--out", default="build", help="output folder (default: build)"),
             FAST,
             _argument("--timeout", type=int, default=1800, help="seconds allowed per cell"),
-            _argument("--only", nargs="+", metavar="CHAPTER", help="rebuild only these chapters (numbers such as 05, or file names); the index still lists every chapter and links the pages already in OUT"),
+            _argument("--only", nargs="+", metavar="CHAPTER", help="re-execute only these chapters (numbers such as 05, or file names); the others in OUT are kept"),
         ],
     ),
     "student": (
@@ -68,6 +71,24 @@ COMMANDS = {
         [
             _argument("--out", default="figures", help="output folder (default: figures)"),
             FAST,
+        ],
+    ),
+    "site": (
+        "build the book site from the executed chapters (make site)",
+        "Build the course's book site (Sphinx, myst-nb, sphinx-book-theme) into OUT/html from the chapters `make course` executed into EXECUTED: the README's introduction, syllabus and guides as its pages, each chapter with its outputs, solutions folded, a Colab button to its exercise edition. Any Sphinx warning or broken internal link is an error. Offline.",
+        [
+            _argument("executed", nargs="?", default="build", help="folder of executed chapters (default: build)"),
+            _argument("--out", default="build/site", help="output folder (default: build/site)"),
+        ],
+    ),
+    "slides": (
+        "render reveal.js decks of the executed chapters, or mark the slide types (make slides)",
+        "Render each chapter `make course` executed into EXECUTED as a reveal.js deck, OUT/NAME.slides.html, 1280x720, that works offline. With --mark, write the course's slide type into every cell of notebooks/solutions that has none (a type set by hand is kept) and regenerate nothing else; with --check, exit with status 1 if a cell has none.",
+        [
+            _argument("executed", nargs="?", default="build", help="folder of executed chapters (default: build)"),
+            _argument("--out", default="build/slides", help="output folder (default: build/slides)"),
+            _argument("--mark", action="store_true", help="mark the sources' cells instead of rendering"),
+            _argument("--check", action="store_true", help="with --mark: change nothing, exit 1 if a cell is unmarked"),
         ],
     ),
 }
@@ -118,6 +139,22 @@ def main(argv: list[str] | None = None) -> int:
             from .figures import make_figures
 
             make_figures(args.out, fast=args.fast)
+        elif args.command == "site":
+            from .site import build_site
+
+            build_site(args.executed, args.out)
+        elif args.command == "slides" and args.mark:
+            from .slides import write_slide_types
+
+            changed = write_slide_types(".", check=args.check)
+            for path in changed:
+                print(f"{'unmarked cells in' if args.check else 'marked'} {path}")
+            if args.check and changed:
+                return 1
+        elif args.command == "slides":
+            from .slides import build_slides
+
+            build_slides(args.executed, args.out)
     except (ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -29,6 +29,8 @@ _CLONE = re.compile(r"git clone https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _VERSION = re.compile(r"\d+(\.\d+){1,2}")
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+# A whole badge in markdown, as CourseRepository.badge writes it; its link is the group "url".
+BADGE_LINK = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ def write_chapter(folder, name, *cells):
     nbformat.write(nb, folder / name)
 
 
-def test_course_command_executes_and_renders_with_figures(tmp_path):
+def test_course_command_executes_with_figures_and_their_descriptions(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
     write_chapter(src, "01_demo.ipynb", new_markdown_cell(
@@ -29,7 +29,7 @@ def test_course_command_executes_and_renders_with_figures(tmp_path):
         "import os\n"
         "import matplotlib.pyplot as plt\n"
         "print('fast', os.environ['COURSE_FAST'], 'progress', os.environ['COURSE_PROGRESS'])\n"
-        "plt.plot([1, 2, 3])"
+        "plt.plot([1, 2, 3], label='loss'); plt.xlabel('epoch'); plt.legend()"
     ))
     (src / "notes.ipynb").write_text("not a chapter, not executed")
     out = tmp_path / "build"
@@ -37,17 +37,13 @@ def test_course_command_executes_and_renders_with_figures(tmp_path):
         [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(out), "--fast"],
         capture_output=True, text=True, check=True,
     )
-    assert "[1/1] 01_demo.ipynb" in result.stdout
-    html = (out / "01_demo.html").read_text()
-    assert "data:image/png;base64" in html  # the figure is embedded, not linked
+    assert "[1/1] 01_demo.ipynb" in result.stdout and "(fast mode)" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["01_demo.ipynb"]
     executed = nbformat.read(out / "01_demo.ipynb", as_version=4)
     assert "fast 1 progress 0" in executed.cells[1].outputs[0]["text"]
-    index = (out / "index.html").read_text()
-    assert '<a class="chapter-link" href="01_demo.html">01 · Demo &amp; &lt;friends&gt;</a>' in index
-    assert "<li>how <em>this</em> works;</li><li>why <code>x</code> matters;</li>" in index
-    assert '<span class="math">1/(1-p)</span>' in index
-    assert '<span class="time">5 min</span>' in index and "(fast mode)" in index
-    assert "open " + str(out / "index.html") in result.stdout
+    figure = next(o for o in executed.cells[1].outputs if "image/png" in o.get("data", {}))
+    # The figure's description, the site's alt text, in place of "<Figure size ...>".
+    assert figure["data"]["text/plain"] == "Figure: a panel (x: epoch; lines: loss)."
 
 
 def test_course_command_names_the_failing_chapter(tmp_path):
@@ -86,7 +82,7 @@ def test_cli_help_explains_each_command(capsys):
     result = subprocess.run([sys.executable, "-m", "course_utils", "--help"],
                             capture_output=True, text=True, check=True)
     assert "examples:" in result.stdout
-    for command in ("course", "student", "badges", "figures"):
+    for command in ("course", "student", "badges", "figures", "site", "slides"):
         assert f"    {command} " in result.stdout, f"--help should list {command}"
         with pytest.raises(SystemExit) as exit_:
             build_parser().parse_args([command, "--help"])
@@ -94,7 +90,7 @@ def test_cli_help_explains_each_command(capsys):
         assert capsys.readouterr().out.startswith(f"usage: python -m course_utils {command}")
 
 
-def test_only_rebuilds_the_named_chapters_and_the_index_still_lists_all(tmp_path):
+def test_only_re_executes_the_named_chapters(tmp_path):
     src = tmp_path / "notebooks"
     src.mkdir()
     for number, name in (("01", "one"), ("02", "two"), ("03", "three")):
@@ -103,18 +99,13 @@ def test_only_rebuilds_the_named_chapters_and_the_index_still_lists_all(tmp_path
             "**Time:** about 5 minutes."), new_code_cell(f"print('ran {name}')"))
     out = tmp_path / "build"
     out.mkdir()
-    (out / "03_three.html").write_text("from an earlier build")
+    (out / "03_three.ipynb").write_text("from an earlier build")
     result = subprocess.run(
         [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(out), "--fast",
          "--only", "2"], capture_output=True, text=True, check=True)
     assert "[1/1] 02_two.ipynb" in result.stdout and "01_one" not in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == [
-        "02_two.html", "02_two.ipynb", "03_three.html", "index.html"]
-    assert (out / "03_three.html").read_text() == "from an earlier build"
-    index = (out / "index.html").read_text()
-    assert '<span class="chapter-link">01 · One</span> <span class="unbuilt">' in index
-    assert '<a class="chapter-link" href="02_two.html">02 · Two</a>' in index
-    assert '<a class="chapter-link" href="03_three.html">03 · Three</a>' in index
+    assert sorted(p.name for p in out.iterdir()) == ["02_two.ipynb", "03_three.ipynb"]
+    assert (out / "03_three.ipynb").read_text() == "from an earlier build"
 
     wrong = subprocess.run(
         [sys.executable, "-m", "course_utils", "course", str(src), "--out", str(out),

