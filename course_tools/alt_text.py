@@ -69,8 +69,10 @@ def load_ipython_extension(ip) -> None:
         ip.display_formatter.formatters["text/plain"].for_type(
             Figure, lambda fig, printer, cycle: printer.text(describe(fig)))
 
-    # Turning on the inline backend (at the first pyplot import) removes every formatter of
-    # Figure: put this one back before each cell and before the figures are shown after it.
+    # Turning on the inline backend removes every formatter of Figure, and recent IPython turns it
+    # on at a chapter's first figure, in the middle of a cell: turn it on now (what the chapters
+    # get anyway), and put this formatter back before each cell and before its figures show.
+    ip.enable_matplotlib("inline")
     register()
     ip.events.register("pre_execute", register)
     ip.events.register("post_execute", register)

@@ -160,6 +160,56 @@ def split_prose(nb, limit: int = PROSE_CHARS):
     return deck
 
 
+FIGURE_TAG = "deck-figure"  # a deck's copy of a cell that shows only its figures
+BUSY_CODE_LINES = 8  # a cell with more code, or printout, than this shows its figures alone
+
+
+def _lines(output) -> int:
+    text = output.get("text") or output.get("data", {}).get("text/plain", "")
+    return len("".join(text).splitlines())
+
+
+def split_figures(nb, code_lines: int = BUSY_CODE_LINES):
+    """The deck's copy of ``nb``: a code cell with figures and more than ``code_lines`` lines of
+    code or of printout keeps its code and printout on its slide, and its figures go on the next
+    sub-slide, alone (tagged FIGURE_TAG, which hides the code there), at full height.
+
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> cell = new_code_cell("\\n".join(["x = 1"] * 9), outputs=[
+    ...     new_output("stream", text="done\\n"),
+    ...     new_output("display_data", data={"image/png": "iVBOR", "text/plain": "Figure: x."})])
+    >>> cell.metadata["slideshow"] = {"slide_type": "-"}
+    >>> deck = split_figures(new_notebook(cells=[cell]))
+    >>> [([o.output_type for o in c.outputs], c.metadata["slideshow"]["slide_type"]) for c in deck.cells]
+    [(['stream'], '-'), (['display_data'], 'subslide')]
+    """
+    import copy
+
+    deck = copy.deepcopy(nb)
+    cells = []
+    for cell in deck.cells:
+        cells.append(cell)
+        if cell.cell_type != "code" or cell.metadata.get("slideshow", {}).get("slide_type") == "skip":
+            continue
+        figures = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        others = [o for o in cell.get("outputs", []) if o not in figures]
+        busy = (len(cell.source.splitlines()) > code_lines
+                or sum(_lines(o) for o in others) > code_lines or len(figures) > 1)
+        if not figures or not busy:
+            continue
+        cell.outputs = others
+        for number, figure in enumerate(figures, 1):
+            alone = copy.deepcopy(cell)
+            if "id" in alone:  # nbformat 4.5 wants every cell's id unique
+                alone["id"] = f"{cell['id'][:50]}-figure{number}"
+            alone.outputs = [figure]
+            alone.metadata["slideshow"] = {"slide_type": "subslide"}
+            alone.metadata["tags"] = [*alone.metadata.get("tags", []), FIGURE_TAG]
+            cells.append(alone)
+    deck.cells = cells
+    return deck
+
+
 def build_slides(executed: str | Path = "build", out: str | Path = "build/slides", *,
                  log=print) -> float:
     """Render each executed chapter in ``executed`` as a reveal.js deck ``out/NAME.slides.html``
@@ -176,11 +226,15 @@ def build_slides(executed: str | Path = "build", out: str | Path = "build/slides
         shutil.rmtree(static)
     copy_revealjs(static / "revealjs")
     copy_mathjax(static / "mathjax")
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = SlidesExporter(extra_template_basedirs=[str(TEMPLATE.parent)],
                               template_name=TEMPLATE.name, reveal_url_prefix="_static/revealjs",
                               reveal_width=str(WIDTH), reveal_height=str(HEIGHT),
                               reveal_transition="none",  # slides change at once on a projector
                               exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={FIGURE_TAG}),
+                                   enabled=True)
     for path in books:
         nb = read_notebook(path)
         missing = unmarked_cells(nb)
@@ -189,7 +243,7 @@ def build_slides(executed: str | Path = "build", out: str | Path = "build/slides
                              "`python -m course_utils slides --mark`, then `make course`")
         # The Colab badge is an image from the web: a deck shows nothing remote.
         nb.cells[0].source = BADGE_LINK.sub("", nb.cells[0].source)
-        body, _ = exporter.from_notebook_node(split_prose(nb), resources={
+        body, _ = exporter.from_notebook_node(split_figures(split_prose(nb)), resources={
             "code_px": CODE_PX, "mathjax_script": f"_static/mathjax/{MATHJAX_SCRIPT}"})
         (out / f"{path.stem}.slides.html").write_text(body, encoding="utf-8")
     seconds = time.perf_counter() - start

@@ -29,7 +29,9 @@ def test_course_command_executes_with_figures_and_their_descriptions(tmp_path):
         "import os\n"
         "import matplotlib.pyplot as plt\n"
         "print('fast', os.environ['COURSE_FAST'], 'progress', os.environ['COURSE_PROGRESS'])\n"
-        "plt.plot([1, 2, 3], label='loss'); plt.xlabel('epoch'); plt.legend()"
+        # plt.show() inside the cell of the first figure: the case that turns on the inline
+        # backend, which drops every figure formatter, just before the figure is shown.
+        "plt.plot([1, 2, 3], label='loss'); plt.xlabel('epoch'); plt.legend(); plt.show()"
     ))
     (src / "notes.ipynb").write_text("not a chapter, not executed")
     out = tmp_path / "build"

@@ -105,3 +105,20 @@ def test_a_cell_without_a_slide_type_is_named(tmp_path):
         build_slides(tmp_path, tmp_path / "out")
     with pytest.raises(ValueError, match="has no executed chapter: run `make course` first"):
         build_slides(tmp_path / "out", tmp_path / "out2")
+
+
+def test_a_busy_cell_shows_its_figures_alone_on_the_next_slide(tmp_path):
+    from nbformat.v4 import new_output
+
+    code = "\n".join(f"line_{i} = {i}" for i in range(12))
+    figure = new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "F"})
+    busy = new_code_cell(code, outputs=[new_output("stream", text="printed\n"), figure, figure])
+    short = new_code_cell("plot()", outputs=[figure])
+    nb = new_notebook(cells=[new_markdown_cell("# 01 · T"), new_code_cell("setup"), busy, short])
+    mark_slides(nb)
+    nbformat.write(nb, tmp_path / "01_t.ipynb")
+    build_slides(tmp_path, tmp_path / "out", log=lambda line: None)
+    deck = (tmp_path / "out" / "01_t.slides.html").read_text(encoding="utf-8")
+    assert deck.count("line_11") == 1, "the figures' own slides must not repeat the code"
+    assert deck.count("iVBORw0KGgo=") == 3  # two figures alone, one beside its short code
+    assert deck.count("printed") == 1
