@@ -21,7 +21,7 @@ help:
 	@echo "                       digits fallback a student without network gets"
 	@echo "make test-floors       the quick unit tests and chapters 03 and 08 (fast mode) on the oldest"
 	@echo "                       versions pyproject.toml allows (floors.txt), on Python 3.10"
-	@echo "make test-browser      JupyterLab and the rendered course in headless Chromium"
+	@echo "make test-browser      headless Chromium: JupyterLab (widgets, RISE), the site and the decks (FAST=1 build)"
 	@echo "make fashion-mnist     install Debian's dataset-fashion-mnist (the real data, offline)"
 	@echo "make course            execute every chapter in full mode into build/, then make site and slides"
 	@echo "make site              the book site in build/site/html/ (executes the chapters first if needed)"
