@@ -44,12 +44,13 @@ def _panel(ax) -> str:
 def describe(fig) -> str:
     """One sentence naming the figure's title and, for each panel with something to say, its
     title, axis labels and legend. Colour bars and empty panels are left out."""
+    def labelled(ax) -> bool:
+        return bool(ax.get_title() or ax.get_xlabel() or ax.get_ylabel() or ax.get_legend())
+
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"
-              and (ax.get_title() or ax.get_xlabel() or ax.get_ylabel() or ax.get_legend()
-                   or ax.images or ax.lines or ax.patches or ax.collections)]
+              and (labelled(ax) or ax.images or ax.lines or ax.patches or ax.collections)]
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
-    described = [_panel(ax) for ax in panels if ax.get_title() or ax.get_xlabel()
-                 or ax.get_ylabel() or ax.get_legend()]
+    described = [_panel(ax) for ax in panels if labelled(ax)]
     if len(panels) > 1:
         head = f"Figure with {len(panels)} panels"
         head += f": {suptitle}" if suptitle else ""

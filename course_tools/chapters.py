@@ -14,6 +14,21 @@ SOURCES = Path("notebooks") / "solutions"
 EXERCISES = Path("notebooks") / "exercises"
 
 
+SETUP_INDEX = 1  # a chapter's cell after its title: the set-up (installs, imports, the data)
+PREDICTION_TAG = "prediction"  # the tag of a "Your prediction" cell
+
+
+def nbgrader_metadata(cell) -> dict:
+    """The cell's nbgrader metadata ({} for a cell that nbgrader does not grade)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_check_cell(cell) -> bool:
+    """An exercise's check: graded and without a solution (nbgrader's "Autograder tests")."""
+    meta = nbgrader_metadata(cell)
+    return bool(meta.get("grade") and not meta.get("solution"))
+
+
 def chapters(src: str | Path) -> list[Path]:
     """The chapter notebooks in ``src``, in course order (their names start with the number).
 

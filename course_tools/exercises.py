@@ -41,17 +41,13 @@ import copy
 import re
 from pathlib import Path
 
-from .chapters import EXERCISES, SOURCES, chapters, read_notebook
+from .chapters import EXERCISES, SOURCES, chapters, is_check_cell, nbgrader_metadata, read_notebook
 from .colab import COLAB_URL, CourseRepository, read_course_repository
 from .student import SOLUTION, student_notebook
 
 SOLUTION_SUMMARY = "<b>Solution</b> (try the exercise and its check first)"
 ANSWER_SUMMARY = "<b>A model answer</b> (write yours first)"
 HIDDEN_KEY = "hidden_solution_of"  # cell metadata["course"][HIDDEN_KEY] = the exercise's grade_id
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def solution_code(source: str) -> str:
@@ -89,7 +85,7 @@ def hidden_solution(cell):
         summary, body = ANSWER_SUMMARY, cell.source.strip("\n")
     hidden = new_markdown_cell(
         f"<details>\n<summary>{summary}</summary>\n\n{body}\n\n</details>")
-    grade_id = _nbgrader(cell).get("grade_id", "")
+    grade_id = nbgrader_metadata(cell).get("grade_id", "")
     hidden.metadata["course"] = {HIDDEN_KEY: grade_id}
     if cell.get("id"):
         hidden["id"] = f"{cell['id'][:55]}-solution"
@@ -126,8 +122,8 @@ def exercise_edition(nb, repo: CourseRepository, name: str):
     student, _ = student_notebook(nb, name)
     cells, pending = [], []  # pending: folded solutions waiting for their check cell
     for source_cell, cell in zip(nb.cells, student.cells, strict=True):
-        meta = _nbgrader(source_cell)
-        is_check = meta.get("grade") and not meta.get("solution")
+        meta = nbgrader_metadata(source_cell)
+        is_check = is_check_cell(source_cell)
         if pending and not is_check:  # a solution without a check: fold it right under itself
             cells.extend(pending)
             pending = []

@@ -26,9 +26,18 @@ import time
 from pathlib import Path
 
 from .assets import MATHJAX_SCRIPT, copy_mathjax
-from .chapters import EXERCISES, SOURCES, chapters, read_notebook
+from .chapters import (
+    EXERCISES,
+    PREDICTION_TAG,
+    SETUP_INDEX,
+    SOURCES,
+    chapters,
+    is_check_cell,
+    nbgrader_metadata,
+    read_notebook,
+)
 from .colab import BADGE_LINK, COLAB_URL, CourseRepository, read_course_repository
-from .exercises import _nbgrader, solution_code
+from .exercises import solution_code
 from .student import HIDDEN_TESTS, SOLUTION, _strip_regions
 
 SOLUTION_PROMPT = ("Show the solution (try the exercise and its check first)", "Hide the solution")
@@ -139,22 +148,22 @@ def site_chapter(nb, repo: CourseRepository, name: str):
     nb = copy.deepcopy(nb)
     cells = []
     for index, cell in enumerate(nb.cells):
-        grading = _nbgrader(cell)
-        if "prediction" in cell.metadata.get("tags", []):
+        grading = nbgrader_metadata(cell)
+        if PREDICTION_TAG in cell.metadata.get("tags", []):
             continue
         if index == 0:
             link = repo.colab_url((EXERCISES / name).as_posix())
             cell.source = BADGE_LINK.sub(f"**Try it:** [open this chapter's exercise edition in "
                                      f"Colab]({link}) (the exercises without their solutions).",
                                      cell.source)
-        elif cell.cell_type == "code" and index == 1:
+        elif cell.cell_type == "code" and index == SETUP_INDEX:
             _hide(cell, SETUP_PROMPT)
         if cell.cell_type == "code" and grading.get("solution"):
             cell.source = solution_code(cell.source)
             _hide(cell, SOLUTION_PROMPT)
         elif cell.cell_type == "markdown" and grading.get("solution"):
             cell.source = f":::{{dropdown}} {ANSWER_TITLE}\n{cell.source}\n:::"
-        elif cell.cell_type == "code" and grading.get("grade"):
+        elif cell.cell_type == "code" and is_check_cell(cell):
             cell.source = _without_hidden_tests(cell.source, f"{name}, cell {index + 1}")
             _hide(cell, CHECK_PROMPT)  # its ✓ or hint stays in view
         if cell.cell_type == "code":

@@ -25,13 +25,14 @@ reveal.js and MathJax copied from local packages (``sphinx-revealjs``, ``jupyter
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import time
 from pathlib import Path
 
 from .assets import MATHJAX_SCRIPT, copy_mathjax, copy_revealjs
-from .chapters import SOURCES, chapters, read_notebook
+from .chapters import PREDICTION_TAG, SETUP_INDEX, SOURCES, chapters, is_check_cell, read_notebook
 from .colab import BADGE_LINK
 
 SLIDE_TYPES = ("slide", "subslide", "fragment", "skip", "notes", "-")
@@ -44,13 +45,11 @@ def slide_type(cell, index: int, previous) -> str:
     """The course's slide type for ``cell``, the ``index``-th cell, after ``previous`` (None for
     the first)."""
     tags = cell.get("metadata", {}).get("tags", [])
-    grading = cell.get("metadata", {}).get("nbgrader", {})
     if index == 0 or (cell.cell_type == "markdown" and cell.source.startswith("## ")):
         return "slide"
-    if index == 1 and cell.cell_type == "code":
+    if index == SETUP_INDEX and cell.cell_type == "code":
         return "skip"  # the set-up cell: installs, imports, the data
-    if "prediction" in tags or (cell.cell_type == "code" and grading.get("grade")
-                                and not grading.get("solution")):
+    if PREDICTION_TAG in tags or (cell.cell_type == "code" and is_check_cell(cell)):
         return "skip"
     if (cell.cell_type == "code" and previous is not None and previous.cell_type == "markdown"
             and len(previous.source) <= SHORT_MARKDOWN):
@@ -134,8 +133,6 @@ def split_prose(nb, limit: int = PROSE_CHARS):
     >>> [(c.source[:4], c.metadata["slideshow"]["slide_type"]) for c in deck.cells]
     [('## A', 'slide'), ('yyyy', 'subslide')]
     """
-    import copy
-
     from nbformat.v4 import new_markdown_cell
 
     deck = copy.deepcopy(nb)
@@ -183,8 +180,6 @@ def split_figures(nb, code_lines: int = BUSY_CODE_LINES):
     >>> [([o.output_type for o in c.outputs], c.metadata["slideshow"]["slide_type"]) for c in deck.cells]
     [(['stream'], '-'), (['display_data'], 'subslide')]
     """
-    import copy
-
     deck = copy.deepcopy(nb)
     cells = []
     for cell in deck.cells:
@@ -217,9 +212,10 @@ def build_slides(executed: str | Path = "build", out: str | Path = "build/slides
     from nbconvert import SlidesExporter
 
     executed, out = Path(executed), Path(out)
-    books = sorted(executed.glob("[0-9][0-9]_*.ipynb"))
-    if not books:
-        raise ValueError(f"{executed} has no executed chapter: run `make course` first")
+    try:
+        books = chapters(executed)
+    except ValueError:  # no folder, or no chapter in it
+        raise ValueError(f"{executed} has no executed chapter: run `make course` first") from None
     start = time.perf_counter()
     static = out / "_static"
     if static.exists():

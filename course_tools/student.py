@@ -30,7 +30,7 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapters import chapters, read_notebook
+from .chapters import chapters, nbgrader_metadata, read_notebook
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -61,7 +61,7 @@ class StudentStats:
 
 def _where(name: str, index: int, cell) -> str:
     # Cells have no visible numbers in Jupyter, so add the grade_id or the first line to find it.
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    grade_id = nbgrader_metadata(cell).get("grade_id")
     first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "(empty)")
     label = f"grade_id {grade_id!r}" if grade_id else f"starting {first[:60]!r}"
     return f"{name}, cell {index + 1} ({cell.cell_type}, {label})"
@@ -104,7 +104,7 @@ def student_notebook(nb, name: str = "notebook"):
     nb = copy.deepcopy(nb)
     stats = StudentStats()
     for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_metadata(cell)
         where = _where(name, index, cell)
         lines = cell.source.split("\n")
         has_solution = any(SOLUTION[0] in line or SOLUTION[1] in line for line in lines)

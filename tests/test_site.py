@@ -4,6 +4,7 @@ The Sphinx build here runs on the chapters as stored (without outputs), a few se
 test-browser` builds it from the chapters executed in fast mode and opens it in Chromium.
 """
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -98,8 +99,6 @@ def test_a_missing_or_stale_execution_is_named(tmp_path):
     for path in CHAPTERS:
         shutil.copy(path, tmp_path / path.name)
     old = tmp_path / CHAPTERS[3].name
-    import os
-
     os.utime(old, (0, 0))
     with pytest.raises(ValueError, match=f"{CHAPTERS[3].name} is older than its source"):
         build_site(tmp_path, tmp_path / "site", root=ROOT)
